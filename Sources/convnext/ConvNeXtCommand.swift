@@ -1,0 +1,28 @@
+import ArgumentParser
+import ConvNeXtKit
+import Foundation
+
+/// The `convnext` command-line tool.
+@main
+struct ConvNeXtCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convnext",
+        abstract: "Import, run, quantize and benchmark timm ConvNeXt classifiers on CPUs.",
+        discussion: """
+            Examples:
+              convnext info convnext_atto.onnx
+              convnext infer convnext_atto.onnx --input-tensor in.f32 --output-tensor logits.f32
+            """,
+        subcommands: [InfoCommand.self, InferCommand.self]
+    )
+}
+
+/// Runs a command body, turning library errors into one line on stderr and exit code 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ConvNeXtError {
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        throw ExitCode(1)
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import ConvNeXtKit
+import Foundation
+
+/// `convnext infer`: raw float32 NCHW tensor in, raw float32 logits out.
+struct InferCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "infer",
+        abstract: "Run a model on a raw float32 NCHW tensor and write the raw float32 logits.",
+        discussion: """
+            The input file holds one or more images back to back, each of the model's input \
+            shape (little-endian float32, NCHW). The output holds the logits of each image.
+
+            Examples:
+              convnext infer convnext_atto.onnx --input-tensor input.f32 --output-tensor logits.f32
+            """
+    )
+
+    @Argument(help: "Model file (.onnx).")
+    var model: String
+
+    @Option(name: .customLong("input-tensor"), help: "Raw little-endian float32 NCHW input.")
+    var inputTensor: String
+
+    @Option(name: .customLong("output-tensor"), help: "Where to write the raw float32 logits.")
+    var outputTensor: String
+
+    func run() throws {
+        try reportingErrors {
+            let m = try ModelLoader.load(path: model)
+            let input = try Tensor.readBatch(path: inputTensor, imageShape: m.config.inputShape)
+            let logits = ReferenceForward(model: m).runBatch(input)
+            try Tensor(shape: [logits.count, m.config.numClasses], data: logits.flatMap { $0.data })
+                .writeRaw(path: outputTensor)
+        }
+    }
+}
