@@ -29,7 +29,7 @@ struct InferCommand: ParsableCommand {
         try reportingErrors {
             let m = try ModelLoader.load(path: model)
             let input = try Tensor.readBatch(path: inputTensor, imageShape: m.config.inputShape)
-            let logits = ReferenceForward(model: m).runBatch(input)
+            let logits = ReferenceForward(model: m).inferBatch(input)
             try Tensor(shape: [logits.count, m.config.numClasses], data: logits.flatMap { $0.data })
                 .writeRaw(path: outputTensor)
         }

@@ -61,14 +61,6 @@ public struct ReferenceForward: Sendable {
         return out
     }
 
-    /// Logits for each image of a batch stored back to back.
-    public func runBatch(_ input: Tensor) -> [Tensor] {
-        let n = model.config.inputCount
-        return stride(from: 0, to: input.count, by: n).map { start in
-            run(Tensor(shape: model.config.inputShape, data: Array(input.data[start..<start + n])))
-        }
-    }
-
     // MARK: Layers (NCHW, batch 1)
 
     /// An NCHW feature map of one image.
