@@ -1,0 +1,51 @@
+/// The optimised float engine: NHWC, prepacked weights with folded norms and layer scales,
+/// fused blocks, SIMD16 micro-kernels from `KernelTable`.
+///
+/// Immutable after creation. Any number of `infer` calls may run at once: each takes its own
+/// arena (scratch memory and, for `threads` > 1, its own thread team) from a pool.
+public final class FastEngine: InferenceEngine, @unchecked Sendable {
+    public let config: ConvNeXtConfig
+    public var name: String { "fast-f32" }
+    let plan: FastPlan
+    private let arenas: ArenaPool
+
+    /// Prepacks `model`; throws `ConvNeXtError.unsupportedModel` for shapes it cannot run.
+    public init(model: ConvNeXtModel) throws {
+        plan = try FastPlan(model: model)
+        config = model.config
+        arenas = ArenaPool(plan: plan)
+    }
+
+    /// Most threads one inference may use.
+    public static let maxThreads = 64
+
+    public func infer(_ input: UnsafeBufferPointer<Float>, logits: UnsafeMutableBufferPointer<Float>, threads: Int) {
+        _ = run(input, logits: logits, threads: threads, profile: false)
+    }
+
+    /// Runs one inference and returns the time per layer kind seen by the calling thread.
+    public func inferProfiled(_ input: UnsafeBufferPointer<Float>, logits: UnsafeMutableBufferPointer<Float>,
+                              threads: Int) -> LayerProfile {
+        run(input, logits: logits, threads: threads, profile: true)
+    }
+
+    private func run(_ input: UnsafeBufferPointer<Float>, logits: UnsafeMutableBufferPointer<Float>,
+                     threads: Int, profile: Bool) -> LayerProfile {
+        precondition(input.count >= config.inputCount && logits.count >= config.numClasses,
+                     "FastEngine.infer: buffers smaller than the model's input or classes")
+        let arena = arenas.take(threads: min(max(threads, 1), Self.maxThreads))
+        defer { arenas.give(arena) }
+        arena.input = input.baseAddress
+        arena.logits = logits.baseAddress
+        arena.profiling = profile
+        if profile { arena.profileSink.update(repeating: 0, count: LayerKind.allCases.count) }
+        arena.run(plan: plan)
+        arena.input = nil
+        arena.logits = nil
+        var result = LayerProfile()
+        if profile {
+            for kind in LayerKind.allCases { result[kind] = Double(arena.profileSink[kind.rawValue]) * 1e-9 }
+        }
+        return result
+    }
+}

@@ -1,0 +1,164 @@
+/// The forward pass, run by every member of an arena's team on its share of the rows.
+extension FastPlan {
+    /// Rows `[start, end)` of `m` for member `part` of `parts`, cut at multiples of 8 (GEMM tiles).
+    @inline(__always)
+    static func share(of m: Int, part: Int, parts: Int) -> Range<Int> {
+        let tiles = (m + 7) / 8
+        let start = min(m, tiles * part / parts * 8)
+        let end = min(m, tiles * (part + 1) / parts * 8)
+        return start..<end
+    }
+
+    func forward(part: Int, arena: InferenceArena) {
+        let parts = arena.threads
+        let team = arena.team
+        var watch = Stopwatch(sink: part == 0 && arena.profiling ? arena.profileSink : nil)
+        func sync() {
+            watch.lap(.sync)
+            team?.barrier()
+            watch.lap(.sync)
+        }
+        guard let input = arena.input else { return }
+
+        runStem(input: input, rows: Self.share(of: stages[0].pixels, part: part, parts: parts), arena: arena)
+        watch.lap(.stem)
+        sync()
+
+        var current = 0
+        for (s, stage) in stages.enumerated() {
+            let rows = Self.share(of: stage.pixels, part: part, parts: parts)
+            if let down = stage.downsample {
+                runDownsample(down, stage: s, from: current, rows: rows, arena: arena)
+                current = 0
+                watch.lap(.downsample)
+                sync()
+            }
+            for block in stage.blocks {
+                let maps = arena.maps[s]
+                let (src, dst) = current == 0 ? (maps.0, maps.1) : (maps.1, maps.0)
+                runBlock(block, stage: stage, offsets: arena.offsets[s], src: src, dst: dst, rows: rows,
+                         normed: arena.normed[part], hidden: arena.hidden[part], watch: &watch)
+                current ^= 1
+                sync()
+            }
+        }
+        if part == 0 { runHead(from: current, arena: arena) }
+        watch.lap(.head)
+    }
+
+    /// Patchify conv for rows `rows`: im2col, GEMM into the stage-0 map, LayerNorm with affine.
+    private func runStem(input: UnsafePointer<Float>, rows: Range<Int>, arena: InferenceArena) {
+        guard !rows.isEmpty else { return }
+        let st = stages[0]
+        let k = stem.kernel, kk = k * k, cin = config.inputChannels
+        let ih = config.inputHeight, iw = config.inputWidth
+        let lda = stem.conv.k
+        for j in rows {
+            let oy = j / st.width, ox = j % st.width
+            let row = arena.im2col + j * lda
+            for ci in 0..<cin {
+                for ky in 0..<k {
+                    let src = input + (ci * ih + oy * k + ky) * iw + ox * k
+                    let dst = row + ci * kk + ky * k
+                    for kx in 0..<k { dst[kx] = src[kx] }
+                }
+            }
+        }
+        let map = arena.maps[0].0, offsets = arena.offsets[0]
+        stem.conv.run(a: arena.im2col + rows.lowerBound * lda, lda: lda, m: rows.count,
+                      output: .mapped(map, offsets: offsets + rows.lowerBound, residual: nil))
+        for j in rows {
+            let p = map + offsets[j]
+            layernorm_affine_f32_row(p, p, st.layout, epsilon: stem.epsilon, gamma: stem.gamma, beta: stem.beta)
+        }
+    }
+
+    /// LayerNorm of the previous stage's pixels straight into im2col rows, then the 2x2 conv GEMM.
+    private func runDownsample(_ down: DownsamplePlan, stage s: Int, from current: Int, rows: Range<Int>,
+                               arena: InferenceArena) {
+        guard !rows.isEmpty else { return }
+        let prev = stages[s - 1], st = stages[s]
+        let prevMap = current == 0 ? arena.maps[s - 1].0 : arena.maps[s - 1].1
+        let prevOffsets = arena.offsets[s - 1]
+        let cp = prev.layout.paddedChannels, lda = down.conv.k
+        for j in rows {
+            let oy = j / st.width, ox = j % st.width
+            let row = arena.im2col + j * lda
+            for slot in 0..<4 {
+                let p = (2 * oy + slot / 2) * prev.width + 2 * ox + slot % 2
+                layernorm_f32_row(prevMap + prevOffsets[p], row + slot * cp, prev.layout, epsilon: down.epsilon)
+            }
+        }
+        down.conv.run(a: arena.im2col + rows.lowerBound * lda, lda: lda, m: rows.count,
+                      output: .mapped(arena.maps[s].0, offsets: arena.offsets[s] + rows.lowerBound, residual: nil))
+    }
+
+    /// One block on pixels `rows`, chunk by chunk so a chunk's activations stay in cache.
+    private func runBlock(_ block: BlockPlan, stage: StagePlan, offsets: UnsafePointer<Int>,
+                          src: UnsafeMutablePointer<Float>, dst: UnsafeMutablePointer<Float>, rows: Range<Int>,
+                          normed: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>,
+                          watch: inout Stopwatch) {
+        let cp = stage.layout.paddedChannels, width = stage.width, pw = stage.paddedWidth
+        let strip8 = dwconv7x7_f32_8x16, strip1 = dwconv7x7_f32_1x16
+        var p = rows.lowerBound
+        while p < rows.upperBound {
+            let end = min(p + stage.chunk, rows.upperBound), m = end - p
+            // Depthwise 7x7, one image-row run at a time.
+            var q = p
+            while q < end {
+                let y = q / width, x = q % width
+                let run = min(end - q, width - x)
+                for cb in 0..<(cp / 16) {
+                    var strip = DepthwiseStrip(
+                        input: src + (y * pw + x) * cp + cb * 16, rowStride: pw * cp, pixelStride: cp,
+                        weights: block.dwWeights + cb * 49 * 16, bias: block.dwBias + cb * 16,
+                        output: normed + (q - p) * cp + cb * 16, outputStride: cp, pixels: run)
+                    var left = run
+                    while left >= 8 {
+                        strip8(strip)
+                        strip.input += 8 * cp
+                        strip.output += 8 * cp
+                        left -= 8
+                    }
+                    while left > 0 {
+                        strip1(strip)
+                        strip.input += cp
+                        strip.output += cp
+                        left -= 1
+                    }
+                }
+                q += run
+            }
+            watch.lap(.dwconv)
+            for i in 0..<m {
+                let row = normed + i * cp
+                layernorm_f32_row(row, row, stage.layout, epsilon: block.epsilon)
+            }
+            watch.lap(.norm)
+            block.fc1.run(a: normed, lda: cp, m: m, output: .compact(hidden, ldc: block.fc1.paddedN), gelu: true)
+            watch.lap(.pointwise1)
+            block.fc2.run(a: hidden, lda: block.fc1.paddedN, m: m,
+                          output: .mapped(dst, offsets: offsets + p, residual: src))
+            watch.lap(.pointwise2)
+            p = end
+        }
+    }
+
+    /// Global average pool, LayerNorm (affine folded) and classifier, on member 0.
+    private func runHead(from current: Int, arena: InferenceArena) {
+        guard let logits = arena.logits, let last = stages.last else { return }
+        let s = stages.count - 1
+        let map = current == 0 ? arena.maps[s].0 : arena.maps[s].1
+        let offsets = arena.offsets[s]
+        let cp = last.layout.paddedChannels
+        let scale = SIMD16<Float>(repeating: 1 / Float(last.pixels))
+        for v in 0..<(cp / 16) {
+            var acc = SIMD16<Float>()
+            for p in 0..<last.pixels { acc += load16(map + offsets[p] + 16 * v) }
+            store16(acc * scale, arena.pooled + 16 * v)
+        }
+        layernorm_f32_row(arena.pooled, arena.pooled, head.layout, epsilon: head.epsilon)
+        head.fc.run(a: arena.pooled, lda: cp, m: 1, output: .compact(arena.headOutput, ldc: head.fc.paddedN))
+        logits.update(from: arena.headOutput, count: head.fc.n)
+    }
+}

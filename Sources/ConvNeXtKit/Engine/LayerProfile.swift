@@ -1,0 +1,66 @@
+import Foundation
+
+/// The layer kinds `convnext bench --profile` reports time for.
+public enum LayerKind: Int, CaseIterable, Sendable, Codable, CustomStringConvertible {
+    case stem, dwconv, norm, pointwise1, pointwise2, downsample, head, sync
+
+    public var description: String {
+        switch self {
+        case .stem: return "stem"
+        case .dwconv: return "dwconv"
+        case .norm: return "norm"
+        case .pointwise1: return "pointwise 1"
+        case .pointwise2: return "pointwise 2"
+        case .downsample: return "downsample"
+        case .head: return "head"
+        case .sync: return "sync (waiting for other threads)"
+        }
+    }
+}
+
+/// Seconds spent per layer kind in one or more inferences (as seen by the calling thread).
+public struct LayerProfile: Sendable, Equatable {
+    public var seconds: [Double] = Array(repeating: 0, count: LayerKind.allCases.count)
+
+    public init() {}
+
+    public subscript(kind: LayerKind) -> Double {
+        get { seconds[kind.rawValue] }
+        set { seconds[kind.rawValue] = newValue }
+    }
+
+    public var total: Double { seconds.reduce(0, +) }
+
+    public static func + (a: LayerProfile, b: LayerProfile) -> LayerProfile {
+        var r = a
+        for i in r.seconds.indices { r.seconds[i] += b.seconds[i] }
+        return r
+    }
+}
+
+/// Monotonic nanoseconds.
+@inline(__always)
+func monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+}
+
+/// Adds the time since the previous lap to a layer kind; does nothing when not profiling.
+struct Stopwatch {
+    private let sink: UnsafeMutablePointer<UInt64>?
+    private var last: UInt64
+
+    init(sink: UnsafeMutablePointer<UInt64>?) {
+        self.sink = sink
+        last = sink == nil ? 0 : monotonicNanoseconds()
+    }
+
+    @inline(__always)
+    mutating func lap(_ kind: LayerKind) {
+        guard let sink else { return }
+        let now = monotonicNanoseconds()
+        sink[kind.rawValue] &+= now &- last
+        last = now
+    }
+}
