@@ -72,18 +72,18 @@ public enum KernelTable {
     ]
 
     /// The GEMM kernel for `mr` rows and an `nr`-wide panel.
-    static func gemmKernel(mr: Int, nr: Int) -> GEMM? {
+    public static func gemmKernel(mr: Int, nr: Int) -> GEMM? {
         gemm.first { $0.mr == mr && $0.nr == nr }
     }
 
     /// The depthwise kernel for strips of `pixels`.
-    static func depthwiseKernel(pixels: Int) -> Depthwise? {
+    public static func depthwiseKernel(pixels: Int) -> Depthwise? {
         depthwise.first { $0.pixels == pixels }
     }
 
     /// Panel widths for `paddedColumns` output columns (a multiple of 16): 48-wide panels,
     /// ending in 32 + 32 rather than 48 + 16 (16-wide panels waste broadcasts).
-    static func panelWidths(paddedColumns n: Int) -> [Int] {
+    public static func panelWidths(paddedColumns n: Int) -> [Int] {
         var widths = [Int](repeating: 48, count: n / 48)
         switch n % 48 {
         case 32: widths.append(32)
