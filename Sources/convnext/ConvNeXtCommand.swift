@@ -13,7 +13,7 @@ struct ConvNeXtCommand: ParsableCommand {
               convnext info convnext_atto.onnx
               convnext infer convnext_atto.onnx --input-tensor in.f32 --output-tensor logits.f32
             """,
-        subcommands: [InfoCommand.self, InferCommand.self]
+        subcommands: [InfoCommand.self, InferCommand.self, BenchCommand.self]
     )
 }
 
