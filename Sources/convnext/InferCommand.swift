@@ -13,6 +13,8 @@ struct InferCommand: ParsableCommand {
 
             Examples:
               convnext infer convnext_atto.onnx --input-tensor input.f32 --output-tensor logits.f32
+              convnext infer convnext_atto.onnx --input-tensor input.f32 --output-tensor logits.f32 --threads 2
+              convnext infer convnext_atto.onnx --input-tensor input.f32 --output-tensor ref.f32 --engine reference
             """
     )
 
@@ -25,13 +27,24 @@ struct InferCommand: ParsableCommand {
     @Option(name: .customLong("output-tensor"), help: "Where to write the raw float32 logits.")
     var outputTensor: String
 
+    @Option(help: "Engine: fast (optimised, default) or reference (the plain NCHW oracle).")
+    var engine: EngineKind = .fast
+
+    @Option(help: "Threads per inference (fast engine).")
+    var threads: Int = 1
+
     func run() throws {
         try reportingErrors {
+            guard (1...FastEngine.maxThreads).contains(threads) else {
+                throw ConvNeXtError.usage("--threads must be between 1 and \(FastEngine.maxThreads), got \(threads)")
+            }
             let m = try ModelLoader.load(path: model)
             let input = try Tensor.readBatch(path: inputTensor, imageShape: m.config.inputShape)
-            let logits = ReferenceForward(model: m).inferBatch(input)
+            let logits = try engine.make(model: m).inferBatch(input, threads: threads)
             try Tensor(shape: [logits.count, m.config.numClasses], data: logits.flatMap { $0.data })
                 .writeRaw(path: outputTensor)
         }
     }
 }
+
+extension EngineKind: ExpressibleByArgument {}
