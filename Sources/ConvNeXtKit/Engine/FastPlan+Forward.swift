@@ -99,11 +99,11 @@ extension FastPlan {
                           normed: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>,
                           watch: inout Stopwatch) {
         let cp = stage.layout.paddedChannels, width = stage.width, pw = stage.paddedWidth
-        let strip8 = dwconv7x7_f32_8x16, strip1 = dwconv7x7_f32_1x16
+        let strip8 = depthwiseKernel.run, stripLength = depthwiseKernel.pixels
         var p = rows.lowerBound
         while p < rows.upperBound {
             let end = min(p + stage.chunk, rows.upperBound), m = end - p
-            // Depthwise 7x7, one image-row run at a time.
+            // Depthwise 7x7, one image-row run at a time, in strips (the last one short).
             var q = p
             while q < end {
                 let y = q / width, x = q % width
@@ -112,19 +112,14 @@ extension FastPlan {
                     var strip = DepthwiseStrip(
                         input: src + (y * pw + x) * cp + cb * 16, rowStride: pw * cp, pixelStride: cp,
                         weights: block.dwWeights + cb * 49 * 16, bias: block.dwBias + cb * 16,
-                        output: normed + (q - p) * cp + cb * 16, outputStride: cp, pixels: run)
+                        output: normed + (q - p) * cp + cb * 16, outputStride: cp, pixels: stripLength)
                     var left = run
-                    while left >= 8 {
-                        strip8(strip)
-                        strip.input += 8 * cp
-                        strip.output += 8 * cp
-                        left -= 8
-                    }
                     while left > 0 {
-                        strip1(strip)
-                        strip.input += cp
-                        strip.output += cp
-                        left -= 1
+                        strip.pixels = min(stripLength, left)
+                        strip8(strip)
+                        strip.input += stripLength * cp
+                        strip.output += stripLength * cp
+                        left -= stripLength
                     }
                 }
                 q += run

@@ -39,8 +39,9 @@ struct FastPlan: @unchecked Sendable {
 
         var pixels: Int { height * width }
         var paddedWidth: Int { width + 6 }
-        /// Floats in one padded NHWC map of this stage.
-        var mapCount: Int { (height + 6) * (width + 6) * layout.paddedChannels }
+        /// Floats in one padded NHWC map of this stage, plus the 8 pixels of slack that
+        /// short depthwise strips may read past the last row.
+        var mapCount: Int { ((height + 6) * (width + 6) + 8) * layout.paddedChannels }
         /// Float offset of pixel `p` (row-major, unpadded index) in the padded map.
         func offset(ofPixel p: Int) -> Int {
             ((p / width + 3) * paddedWidth + p % width + 3) * layout.paddedChannels
@@ -57,6 +58,8 @@ struct FastPlan: @unchecked Sendable {
     let stem: StemPlan
     let stages: [StagePlan]
     let head: HeadPlan
+    /// The depthwise strip kernel (from `KernelTable`).
+    let depthwiseKernel: KernelTable.Depthwise
     /// Keeps the depthwise and stem-norm weights alive.
     private let storage: [AlignedBuffer<Float>]
 
@@ -200,6 +203,7 @@ struct FastPlan: @unchecked Sendable {
         head = HeadPlan(layout: ChannelLayout(channels: channels), epsilon: model.head.norm.epsilon, fc: fc)
         self.config = cfg
         self.stages = stages
+        depthwiseKernel = KernelTable.depthwise[0]
         self.storage = storage
     }
 }

@@ -42,7 +42,9 @@ private func taps7(_ acc: SIMD16<Float>, _ i0: SIMD16<Float>, _ i1: SIMD16<Float
 }
 
 /// 8 output pixels x 16 channels: each kernel row loads 14 input vectors once and reuses
-/// them across the 8 pixels (56 FMAs per 14 input loads).
+/// them across the 8 pixels (56 FMAs per 14 input loads). Stores the first `pixels` (<= 8)
+/// outputs; for a short strip it reads (and discards) up to 7 pixels past the row's end,
+/// so maps keep that much slack after their last row.
 public func dwconv7x7_f32_8x16(_ s: DepthwiseStrip) {
     let ps = s.pixelStride
     let z = load16(s.bias)
@@ -64,31 +66,19 @@ public func dwconv7x7_f32_8x16(_ s: DepthwiseStrip) {
         o6 = taps7(o6, i6, i7, i8, i9, i10, i11, i12, w)
         o7 = taps7(o7, i7, i8, i9, i10, i11, i12, i13, w)
     }
-    let os = s.outputStride, out = s.output
+    let os = s.outputStride, out = s.output, n = s.pixels
     store16(o0, out)
-    store16(o1, out + os)
-    store16(o2, out + 2 * os)
-    store16(o3, out + 3 * os)
-    store16(o4, out + 4 * os)
-    store16(o5, out + 5 * os)
-    store16(o6, out + 6 * os)
-    store16(o7, out + 7 * os)
-}
-
-/// 1 output pixel x 16 channels: the tail of a strip.
-public func dwconv7x7_f32_1x16(_ s: DepthwiseStrip) {
-    let ps = s.pixelStride
-    var o = load16(s.bias)
-    for ky in 0..<7 {
-        let r = s.input + ky * s.rowStride
-        o = taps7(o, load16(r), load16(r + ps), load16(r + 2 * ps), load16(r + 3 * ps),
-                  load16(r + 4 * ps), load16(r + 5 * ps), load16(r + 6 * ps), s.weights + ky * 7 * 16)
-    }
-    store16(o, s.output)
+    if n > 1 { store16(o1, out + os) }
+    if n > 2 { store16(o2, out + 2 * os) }
+    if n > 3 { store16(o3, out + 3 * os) }
+    if n > 4 { store16(o4, out + 4 * os) }
+    if n > 5 { store16(o5, out + 5 * os) }
+    if n > 6 { store16(o6, out + 6 * os) }
+    if n > 7 { store16(o7, out + 7 * os) }
 }
 
 /// The plain 7x7 depthwise strip (ncnn style), accumulating in Double: `pixels` output
-/// pixels of one 16-channel block.
+/// pixels of one 16-channel block (at most the kernel's strip length).
 public func dwconv7x7_f32_reference(_ s: DepthwiseStrip) {
     for p in 0..<s.pixels {
         for ch in 0..<16 {

@@ -15,7 +15,7 @@ public enum KernelTable {
         }
     }
 
-    /// A depthwise 7x7 strip kernel: `pixels` output pixels x 16 channels per call.
+    /// A depthwise 7x7 strip kernel: up to `pixels` output pixels x 16 channels per call.
     public struct Depthwise: Sendable {
         public let name: String
         public let pixels: Int
@@ -51,7 +51,6 @@ public enum KernelTable {
 
     public static let depthwise: [Depthwise] = [
         Depthwise(name: "dwconv7x7_f32_8x16", pixels: 8, run: { dwconv7x7_f32_8x16($0) }),
-        Depthwise(name: "dwconv7x7_f32_1x16", pixels: 1, run: { dwconv7x7_f32_1x16($0) }),
     ]
 
     public static let elementwise: [Elementwise] = [
