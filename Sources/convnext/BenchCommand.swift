@@ -68,7 +68,7 @@ struct BenchCommand: ParsableCommand {
             for t in threadCounts {
                 var r = EngineBenchmark.latency(engine, threads: t, runs: runs, warmup: warmup)
                 if profile {
-                    let p = EngineBenchmark.profile(engine, threads: t, runs: max(runs / 4, 10))
+                    let p = EngineBenchmark.profile(engine, threads: t, runs: max(runs / 2, 10))
                     var ms: [String: Double] = [:]
                     for kind in LayerKind.allCases where t > 1 || kind != .sync { ms[kind.description] = p[kind] * 1e3 }
                     r.profileMs = ms
@@ -123,7 +123,7 @@ struct BenchCommand: ParsableCommand {
         for r in results where r.profileMs != nil {
             guard let p = r.profileMs else { continue }
             let total = p.values.reduce(0, +)
-            lines.append("profile, threads=\(r.threads) (mean ms per inference, calling thread):")
+            lines.append("profile, threads=\(r.threads) (median ms per inference and kind, calling thread):")
             for kind in LayerKind.allCases {
                 guard let ms = p[kind.description] else { continue }
                 lines.append("  " + kind.description.padding(toLength: 34, withPad: " ", startingAt: 0)

@@ -93,18 +93,23 @@ public enum EngineBenchmark {
                          fps: wall > 0 ? Double(workers * runs) / wall : 0)
     }
 
-    /// Mean time per layer kind over `runs` profiled inferences (fast engine only).
+    /// Time per layer kind over `runs` profiled inferences (fast engine only): the median of
+    /// each kind, which shrugs off runs disturbed by other processes.
     public static func profile(_ engine: FastEngine, threads: Int, runs: Int) -> LayerProfile {
         let input = Self.input(for: engine.config)
         var logits = [Float](repeating: 0, count: engine.config.numClasses)
-        var sum = LayerProfile()
+        var samples: [LayerProfile] = []
         input.withUnsafeBufferPointer { inp in
             logits.withUnsafeMutableBufferPointer { out in
-                for _ in 0..<max(runs, 1) { sum = sum + engine.inferProfiled(inp, logits: out, threads: threads) }
+                for _ in 0..<max(runs, 1) { samples.append(engine.inferProfiled(inp, logits: out, threads: threads)) }
             }
         }
-        for i in sum.seconds.indices { sum.seconds[i] /= Double(max(runs, 1)) }
-        return sum
+        var result = LayerProfile()
+        for kind in LayerKind.allCases {
+            let sorted = samples.map { $0[kind] }.sorted()
+            result[kind] = sorted[sorted.count / 2]
+        }
+        return result
     }
 
     private static func summarise(kind: String, threads: Int, concurrency: Int, runs: Int, times: [Double],

@@ -1,3 +1,4 @@
+import Foundation
 /// The fast engine's immutable execution plan: shapes, prepacked weights with the LayerNorm
 /// affines and layer scales folded in, and how each stage is cut into row chunks.
 struct FastPlan: @unchecked Sendable {
@@ -64,7 +65,7 @@ struct FastPlan: @unchecked Sendable {
     private let storage: [AlignedBuffer<Float>]
 
     /// Target size in bytes of one chunk's hidden activations (fc1 output), which stays in L2.
-    static let hiddenChunkBytes = 256 << 10
+    static let hiddenChunkBytes = Int(ProcessInfo.processInfo.environment["CNX_CHUNK_KB"] ?? "256").map { $0 << 10 } ?? (256 << 10)
 
     init(model: ConvNeXtModel) throws {
         let cfg = model.config

@@ -53,14 +53,21 @@ struct Stopwatch {
 
     init(sink: UnsafeMutablePointer<UInt64>?) {
         self.sink = sink
-        last = sink == nil ? 0 : monotonicNanoseconds()
+        last = sink == nil ? 0 : cpuNanoseconds()
     }
 
     @inline(__always)
     mutating func lap(_ kind: LayerKind) {
         guard let sink else { return }
-        let now = monotonicNanoseconds()
+        let now = cpuNanoseconds()
         sink[kind.rawValue] &+= now &- last
         last = now
     }
+}
+
+@inline(__always)
+func cpuNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
 }

@@ -5,21 +5,32 @@ import Foundation
 public struct ChannelLayout: Sendable, Equatable {
     public let channels: Int
     public let paddedChannels: Int
-    /// 1 in the real lanes of the last vector, 0 in its pad lanes.
-    let tailMask: SIMD16<Float>
+    /// Offset into `laneMaskTable` of the last vector's mask (0 when it is full).
+    let tailMaskOffset: Int
 
     public init(channels: Int) {
         self.channels = channels
         self.paddedChannels = roundUp16(channels)
-        let rem = channels - (paddedChannels - 16)
-        var m = SIMD16<Float>()
-        for i in 0..<16 where i < rem { m[i] = 1 }
-        self.tailMask = m
+        tailMaskOffset = paddedChannels - channels
     }
 
     /// Number of 16-lane vectors per pixel.
     public var vectors: Int { paddedChannels / 16 }
+
+    /// 1 in the real lanes of vector `v`, 0 in pad lanes. Loaded from memory in every
+    /// iteration: special-casing the last vector makes LLVM scalarise it.
+    @inline(__always)
+    func mask(_ v: Int) -> SIMD16<Float> {
+        load16(laneMaskTable + (v == vectors - 1 ? tailMaskOffset : 0))
+    }
 }
+
+/// 16 ones then 16 zeros: 16 floats read at offset `k` give 16 - k ones, then zeros.
+nonisolated(unsafe) private let laneMaskTable: UnsafePointer<Float> = {
+    let p = UnsafeMutablePointer<Float>.allocate(capacity: 32)
+    for i in 0..<32 { p[i] = i < 16 ? 1 : 0 }
+    return UnsafePointer(p)
+}()
 
 /// LayerNorm of one pixel over its channels, without affine (the affine is folded into the
 /// next layer): `out = (x - mean) / sqrt(var + eps)`; pad lanes are written as zeros.
@@ -27,11 +38,10 @@ public struct ChannelLayout: Sendable, Equatable {
 public func layernorm_f32_row(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
                               _ layout: ChannelLayout, epsilon: Float) {
     let (mean, inv) = meanAndInverseStd(input, layout, epsilon: epsilon)
-    let nv = layout.vectors
     let m = SIMD16<Float>(repeating: mean), s = SIMD16<Float>(repeating: inv)
-    for v in 0..<nv - 1 { store16((load16(input + 16 * v) - m) * s, output + 16 * v) }
-    let last = 16 * (nv - 1)
-    store16((load16(input + last) - m) * s * layout.tailMask, output + last)
+    for v in 0..<layout.vectors {
+        store16((load16(input + 16 * v) - m) * s * layout.mask(v), output + 16 * v)
+    }
 }
 
 /// LayerNorm of one pixel with its affine: `out = (x - mean) / sqrt(var + eps) * gamma + beta`
@@ -48,29 +58,23 @@ public func layernorm_affine_f32_row(_ input: UnsafePointer<Float>, _ output: Un
     }
 }
 
-/// Mean and 1/sqrt(variance + eps) over the real channels (two passes, as PyTorch).
+/// Mean and 1/sqrt(variance + eps) over the real channels in one pass: sums of x - x[0]
+/// and of its square (shifting by a sample keeps E[d^2] - E[d]^2 free of cancellation
+/// unless one channel sits many standard deviations from the mean). The two horizontal
+/// sums are independent, which halves the latency chain of the two-pass form.
 @inline(__always)
 private func meanAndInverseStd(_ x: UnsafePointer<Float>, _ layout: ChannelLayout, epsilon: Float) -> (Float, Float) {
-    let nv = layout.vectors
-    var s0 = SIMD16<Float>(), s1 = SIMD16<Float>()
-    var v = 0
-    while v + 1 < nv {
-        s0 += load16(x + 16 * v)
-        s1 += load16(x + 16 * v + 16)
-        v += 2
+    let shift = SIMD16<Float>(repeating: x[0])
+    var s = SIMD16<Float>(), q = SIMD16<Float>()
+    for v in 0..<layout.vectors {
+        let d = (load16(x + 16 * v) - shift) * layout.mask(v)
+        s += d
+        q = q.addingProduct(d, d)
     }
-    if v < nv { s0 += load16(x + 16 * v) }
-    let mean = horizontalSum(s0 + s1) / Float(layout.channels)
-    let m = SIMD16<Float>(repeating: mean)
-    var q0 = SIMD16<Float>()
-    for v in 0..<nv - 1 {
-        let d = load16(x + 16 * v) - m
-        q0 = q0.addingProduct(d, d)
-    }
-    let d = (load16(x + 16 * (nv - 1)) - m) * layout.tailMask
-    q0 = q0.addingProduct(d, d)
-    let variance = horizontalSum(q0) / Float(layout.channels)
-    return (mean, 1 / (variance + epsilon).squareRoot())
+    let scale = 1 / Float(layout.channels)
+    let meanShifted = horizontalSum(s) * scale
+    let variance = max(horizontalSum(q) * scale - meanShifted * meanShifted, 0)
+    return (x[0] + meanShifted, 1 / (variance + epsilon).squareRoot())
 }
 
 /// The plain LayerNorm of one pixel (ncnn style), in Double; affine optional.
