@@ -62,7 +62,7 @@ struct BenchCommand: ParsableCommand {
             guard runs >= 1, warmup >= 0 else { throw ConvNeXtError.usage("--runs must be >= 1 and --warmup >= 0") }
             let m = try ModelLoader.load(path: model, allowRandomVariants: true)
             let engine = try FastEngine(model: m)
-            if kernels && !json { print(KernelTable.benchmarkReport()) }
+            if kernels && !json { print(KernelTable.benchmarkReport() + "\n" + FastEngine.layerShapeReport()) }
 
             var results: [EngineBenchmark.Result] = []
             for t in threadCounts {

@@ -49,3 +49,8 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
         return result
     }
 }
+
+extension FastEngine {
+    /// GFLOP/s of the prepacked linear layers on convnext_atto's pointwise shapes.
+    public static func layerShapeReport() -> String { PackedLinear.shapeBenchmarkReport() }
+}

@@ -53,6 +53,7 @@ extension FastPlan {
         let k = stem.kernel, kk = k * k, cin = config.inputChannels
         let ih = config.inputHeight, iw = config.inputWidth
         let lda = stem.conv.k
+        // Gather patches: for each patch row (ci, ky), the k input floats are contiguous.
         for j in rows {
             let oy = j / st.width, ox = j % st.width
             let row = arena.im2col + j * lda
@@ -60,7 +61,12 @@ extension FastPlan {
                 for ky in 0..<k {
                     let src = input + (ci * ih + oy * k + ky) * iw + ox * k
                     let dst = row + ci * kk + ky * k
-                    for kx in 0..<k { dst[kx] = src[kx] }
+                    if k == 4 {
+                        UnsafeMutableRawPointer(dst).storeBytes(
+                            of: UnsafeRawPointer(src).loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+                    } else {
+                        dst.update(from: src, count: k)
+                    }
                 }
             }
         }
@@ -100,9 +106,12 @@ extension FastPlan {
                           watch: inout Stopwatch) {
         let cp = stage.layout.paddedChannels, width = stage.width, pw = stage.paddedWidth
         let strip8 = depthwiseKernel.run, stripLength = depthwiseKernel.pixels
+        // Equal chunks of at most `stage.chunk` rows, multiples of 8 (no thin last chunk).
+        let chunks = (rows.count + stage.chunk - 1) / max(stage.chunk, 1)
+        let chunk = ((rows.count + chunks - 1) / max(chunks, 1) + 7) / 8 * 8
         var p = rows.lowerBound
         while p < rows.upperBound {
-            let end = min(p + stage.chunk, rows.upperBound), m = end - p
+            let end = min(p + chunk, rows.upperBound), m = end - p
             // Depthwise 7x7, one image-row run at a time, in strips (the last one short).
             var q = p
             while q < end {
