@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// Numeric code is only fast with AVX-512 code generation and real FMAs (see docs/benchmarks.md).
-let nativeCPU: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "znver4"])]
+let nativeCPU: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "cascadelake"])]
 
 let package = Package(
     name: "ConvNeXtKit",
