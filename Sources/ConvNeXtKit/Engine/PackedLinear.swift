@@ -78,7 +78,11 @@ struct PackedLinear: @unchecked Sendable {
                 }
                 if rows == 1 { panel.rowKernel(tile) } else { panel.kernel(tile) }
                 if gelu {
-                    for i in 0..<rows { gelu_f32_x16(tile.c + tile.cOffset(i), count: panel.width) }
+                    if tile.cRowOffsets == nil {
+                        gelu_f32_x16(tile.c, width: panel.width, rows: rows, stride: tile.ldc)
+                    } else {
+                        for i in 0..<rows { gelu_f32_x16(tile.c + tile.cOffset(i), count: panel.width) }
+                    }
                 }
                 r += 8
             }

@@ -119,6 +119,12 @@ private enum ErfRational {
 
 /// GELU, erf form, on `count` floats (a multiple of 16) in place: x/2 (1 + erf(x/sqrt 2)).
 public func gelu_f32_x16(_ data: UnsafeMutablePointer<Float>, count: Int) {
+    gelu_f32_x16(data, width: count, rows: 1, stride: count)
+}
+
+/// GELU in place on `rows` rows of `width` floats (a multiple of 16), `stride` floats apart:
+/// one call per GEMM tile, so the constants are set up once per tile.
+public func gelu_f32_x16(_ data: UnsafeMutablePointer<Float>, width: Int, rows: Int, stride: Int) {
     let c = SIMD16<Float>(repeating: 0.70710678118654752)
     let lim = SIMD16<Float>(repeating: ErfRational.zLimit)
     let half = SIMD16<Float>(repeating: 0.5)
@@ -128,9 +134,11 @@ public func gelu_f32_x16(_ data: UnsafeMutablePointer<Float>, count: Int) {
     let q5 = SIMD16<Float>(repeating: ErfRational.q5), q4 = SIMD16<Float>(repeating: ErfRational.q4)
     let q3 = SIMD16<Float>(repeating: ErfRational.q3), q2 = SIMD16<Float>(repeating: ErfRational.q2)
     let q1 = SIMD16<Float>(repeating: ErfRational.q1), one = SIMD16<Float>(repeating: 1)
+    for r in 0..<rows {
+    let row = data + r * stride
     var i = 0
-    while i < count {
-        let x = load16(data + i)
+    while i < width {
+        let x = load16(row + i)
         // `replacing(where:)` compiles to vminps/vmaxps; `clamped` would go lane by lane.
         var z = x * c
         z = z.replacing(with: lim, where: z .> lim)
@@ -148,8 +156,9 @@ public func gelu_f32_x16(_ data: UnsafeMutablePointer<Float>, count: Int) {
         q = one.addingProduct(q, u)
         let erf = z * p / q
         let hx = x * half
-        store16(hx.addingProduct(hx, erf), data + i)
+        store16(hx.addingProduct(hx, erf), row + i)
         i += 16
+    }
     }
 }
 
