@@ -123,7 +123,7 @@ struct BenchCommand: ParsableCommand {
         for r in results where r.profileMs != nil {
             guard let p = r.profileMs else { continue }
             let total = p.values.reduce(0, +)
-            lines.append("profile, threads=\(r.threads) (median ms per inference and kind, calling thread):")
+            lines.append("profile, threads=\(r.threads) (median CPU ms per inference and kind, calling thread):")
             for kind in LayerKind.allCases {
                 guard let ms = p[kind.description] else { continue }
                 lines.append("  " + kind.description.padding(toLength: 34, withPad: " ", startingAt: 0)

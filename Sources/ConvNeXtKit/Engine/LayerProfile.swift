@@ -18,7 +18,8 @@ public enum LayerKind: Int, CaseIterable, Sendable, Codable, CustomStringConvert
     }
 }
 
-/// Seconds spent per layer kind in one or more inferences (as seen by the calling thread).
+/// Seconds spent per layer kind in one or more inferences: CPU time of the calling thread
+/// (team member 0), so other processes on a busy machine do not inflate it.
 public struct LayerProfile: Sendable, Equatable {
     public var seconds: [Double] = Array(repeating: 0, count: LayerKind.allCases.count)
 
@@ -46,7 +47,8 @@ func monotonicNanoseconds() -> UInt64 {
     return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
 }
 
-/// Adds the time since the previous lap to a layer kind; does nothing when not profiling.
+/// Adds the thread CPU time since the previous lap to a layer kind; does nothing when not
+/// profiling. (A lap costs a system call, about 0.1-0.3 us; a profiled atto inference has ~400.)
 struct Stopwatch {
     private let sink: UnsafeMutablePointer<UInt64>?
     private var last: UInt64
@@ -65,6 +67,7 @@ struct Stopwatch {
     }
 }
 
+/// CPU time of the calling thread, in nanoseconds.
 @inline(__always)
 func cpuNanoseconds() -> UInt64 {
     var ts = timespec()

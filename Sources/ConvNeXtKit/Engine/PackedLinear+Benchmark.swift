@@ -8,7 +8,6 @@ extension PackedLinear {
         let shapes: [(m: Int, k: Int, n: Int, fc1: Bool)] = [
             (200, 40, 160, true), (200, 160, 40, false), (96, 80, 320, true), (96, 320, 80, false),
             (96, 160, 640, true), (96, 640, 160, false), (49, 320, 1280, true), (49, 1280, 320, false),
-            (48, 320, 1280, true), (48, 1280, 320, false), (48, 320, 1280, false), (96, 320, 1280, false), (48, 320, 320, false),
         ]
         for s in shapes {
             let layer = PackedLinear(k: s.k, n: s.n, weight: { k, n in Double((k * 7 + n * 3) % 11) * 0.01 - 0.05 },
