@@ -65,16 +65,15 @@ struct PackedLinear: @unchecked Sendable {
             var r = 0
             while r < m {
                 let rows = min(8, m - r)
-                var tile = GEMMTile(k: k, a: a + r * lda, lda: lda, rows: rows, b: panel.b,
-                                    bias: bias + panel.column, c: UnsafeMutablePointer(mutating: a), ldc: 0)
+                let tile: GEMMTile
                 switch output {
                 case .compact(let c, let ldc):
-                    tile.c = c + r * ldc + panel.column
-                    tile.ldc = ldc
+                    tile = GEMMTile(k: k, a: a + r * lda, lda: lda, rows: rows, b: panel.b, bias: bias + panel.column,
+                                    c: c + r * ldc + panel.column, ldc: ldc)
                 case .mapped(let c, let offsets, let residual):
-                    tile.c = c + panel.column
-                    tile.cRowOffsets = offsets + r
-                    tile.residual = residual.map { $0 + panel.column }
+                    tile = GEMMTile(k: k, a: a + r * lda, lda: lda, rows: rows, b: panel.b, bias: bias + panel.column,
+                                    c: c + panel.column, ldc: 0, cRowOffsets: offsets + r,
+                                    residual: residual.map { $0 + panel.column })
                 }
                 if rows == 1 { panel.rowKernel(tile) } else { panel.kernel(tile) }
                 if gelu {

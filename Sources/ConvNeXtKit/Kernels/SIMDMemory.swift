@@ -1,6 +1,3 @@
-/// One AVX-512 register of floats: the unit every f32 micro-kernel works in.
-public typealias Float16x = SIMD16<Float>
-
 /// Loads 16 floats from any address (vmovups).
 @inline(__always)
 func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
