@@ -18,8 +18,22 @@ let package = Package(
     targets: [
         .target(
             name: "ConvNeXtKit",
-            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "CTurboJPEG",
+                "CSPNG",
+            ],
             swiftSettings: nativeCPU
+        ),
+        .systemLibrary(
+            name: "CTurboJPEG",
+            pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"]), .brew(["jpeg-turbo"])]
+        ),
+        .systemLibrary(
+            name: "CSPNG",
+            pkgConfig: "spng",
+            providers: [.apt(["libspng-dev"]), .brew(["libspng"])]
         ),
         .executableTarget(
             name: "convnext",
