@@ -93,10 +93,18 @@ struct ResampleTaps {
 
 extension RGBImage {
     /// This image resized to `width` x `height` exactly as Pillow's `Image.resize` does for RGB
-    /// images with the BICUBIC or BILINEAR filter: a horizontal pass then a vertical pass, each
-    /// a fixed-point convolution rounded and clipped to 8 bits.
+    /// images with the BICUBIC or BILINEAR filter: two separable passes, each a fixed-point
+    /// convolution rounded and clipped to 8 bits, in Pillow's order (see `verticalPassFirst`).
     public func resized(width outW: Int, height outH: Int, filter: Interpolation) -> RGBImage {
         resizedRegion(width: outW, height: outH, columns: 0..<outW, rows: 0..<outH, filter: filter)
+    }
+
+    /// Pillow's pass order (Resample.c, Pillow 13): the vertical pass runs first when the height
+    /// shrinks by more than twice as many pixels as the width, e.g. 300x700 -> 256x597; otherwise
+    /// horizontal first. The order changes the 8-bit rounding between the passes, so it matters
+    /// for bit-exactness. (Older Pillow always ran the horizontal pass first.)
+    public static func verticalPassFirst(from w: Int, _ h: Int, to outW: Int, _ outH: Int) -> Bool {
+        h - outH > 0 && h - outH > (w - outW) * 2
     }
 
     /// The region `columns` x `rows` of this image resized to `width` x `height`: the same pixels
@@ -112,25 +120,35 @@ extension RGBImage {
         if !needHorizontal && !needVertical {
             return cropped(left: columns.lowerBound, top: rows.lowerBound, width: columns.count, height: rows.count)
         }
-        guard needVertical else {
-            return resampledHorizontally(toWidth: outW, columns: columns, rows: rows, filter: filter)
-        }
-        let vertical = ResampleTaps(inSize: height, outSize: outH, filter: filter, outputs: rows)
-        guard needHorizontal else {
+        let horizontal = needHorizontal ? ResampleTaps(inSize: width, outSize: outW, filter: filter, outputs: columns) : nil
+        let vertical = needVertical ? ResampleTaps(inSize: height, outSize: outH, filter: filter, outputs: rows) : nil
+        switch (horizontal, vertical) {
+        case (let h?, nil):
+            return resampledHorizontally(taps: h, rows: rows, columnOffset: 0)
+        case (nil, let v?):
             return cropped(left: columns.lowerBound, top: 0, width: columns.count, height: height)
-                .resampledVertically(taps: vertical, rowOffset: 0)
+                .resampledVertically(taps: v, rowOffset: 0)
+        case (let h?, let v?):
+            if Self.verticalPassFirst(from: width, height, to: outW, outH) {
+                // Only the source columns the horizontal pass reads go through the vertical pass.
+                let first = h.first[0], end = h.first[columns.count - 1] + h.count[columns.count - 1]
+                return cropped(left: first, top: 0, width: end - first, height: height)
+                    .resampledVertically(taps: v, rowOffset: 0)
+                    .resampledHorizontally(taps: h, rows: 0..<rows.count, columnOffset: first)
+            }
+            // Only the source rows the vertical pass reads go through the horizontal pass.
+            let first = v.first[0], end = v.first[rows.count - 1] + v.count[rows.count - 1]
+            return resampledHorizontally(taps: h, rows: first..<end, columnOffset: 0)
+                .resampledVertically(taps: v, rowOffset: first)
+        case (nil, nil):
+            return self
         }
-        // Only the source rows the vertical pass reads go through the horizontal pass.
-        let firstRow = vertical.first[0]
-        let endRow = vertical.first[rows.count - 1] + vertical.count[rows.count - 1]
-        return resampledHorizontally(toWidth: outW, columns: columns, rows: firstRow..<endRow, filter: filter)
-            .resampledVertically(taps: vertical, rowOffset: firstRow)
     }
 
-    /// Horizontal pass to `outW` columns, computing output `columns` of source `rows`.
-    func resampledHorizontally(toWidth outW: Int, columns: Range<Int>, rows: Range<Int>, filter: Interpolation) -> RGBImage {
-        let taps = ResampleTaps(inSize: width, outSize: outW, filter: filter, outputs: columns)
-        let cw = columns.count
+    /// Horizontal pass: output column j reads this image's columns from `taps.first[j] - columnOffset`,
+    /// for the given rows; the result has `taps.first.count` columns and `rows.count` rows.
+    func resampledHorizontally(taps: ResampleTaps, rows: Range<Int>, columnOffset: Int) -> RGBImage {
+        let cw = taps.first.count
         var out = [UInt8](repeating: 0, count: cw * rows.count * 3)
         let half: Int32 = 1 << (ResampleTaps.precisionBits - 1)
         let ks = taps.tapCount
@@ -141,7 +159,7 @@ extension RGBImage {
                         let srcRow = y * width * 3
                         let dstRow = r * cw * 3
                         for xx in 0..<cw {
-                            let xmin = taps.first[xx], n = taps.count[xx]
+                            let xmin = taps.first[xx] - columnOffset, n = taps.count[xx]
                             var s0 = half, s1 = half, s2 = half
                             for x in 0..<n {
                                 let w = k[xx * ks + x]
