@@ -66,11 +66,12 @@ struct ClassifyCommand: ParsableCommand {
             let engine = try makeEngine(model: loaded)
             let classes = loaded.config.numClasses
 
-            var labelSet: LabelSet? = labels == nil ? LabelSet.imagenet1k : try LabelSet.read(path: labels!)
+            var labelSet: LabelSet? = try labels.map { try LabelSet.read(path: $0) } ?? LabelSet.imagenet1k
             var labelNote: String?
             if let set = labelSet, set.count != classes {
-                labelNote = "the model has \(classes) classes but the labels have \(set.count) names: printing class indices"
-                FileHandle.standardError.write(Data("note: \(labelNote!)\n".utf8))
+                let note = "the model has \(classes) classes but the labels have \(set.count) names: printing class indices"
+                FileHandle.standardError.write(Data("note: \(note)\n".utf8))
+                labelNote = note
                 labelSet = nil
             }
 

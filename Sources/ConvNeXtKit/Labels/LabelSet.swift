@@ -43,9 +43,8 @@ public struct LabelSet: Sendable, Equatable {
 
     /// Parses labels text (see `read(path:)`); `path` names the source in errors.
     public static func parse(_ text: String, path: String) throws -> LabelSet {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
-            line.hasSuffix("\r") ? line.dropLast() : line
-        }
+        // isNewline covers "\n", "\r" and the single Character "\r\n".
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
         while let last = lines.last, last.trimmingCharacters(in: .whitespaces).isEmpty { lines.removeLast() }
         guard !lines.isEmpty else { throw ConvNeXtError.invalidInput(path: path, reason: "labels file has no labels") }
 

@@ -41,11 +41,16 @@ public struct NV12Frame: Sendable, Equatable {
     public static func read(path: String, width: Int, height: Int) throws -> NV12Frame {
         try checkSize(width: width, height: height, path: path)
         let expected = byteCount(width: width, height: height)
-        let data = try FileIO.read(path: path, maxBytes: expected + 1)
-        guard data.count == expected else {
-            throw ConvNeXtError.invalidInput(path: path,
-                reason: "NV12 frame holds \(data.count)\(data.count > expected ? "+" : "") bytes, expected \(expected) for \(width)x\(height) (width*height*3/2)")
+        func wrongLength(_ count: Int) -> ConvNeXtError {
+            .invalidInput(path: path,
+                reason: "NV12 frame holds \(count) bytes, expected \(expected) for \(width)x\(height) (width*height*3/2)")
         }
+        // The size on disk is checked first so a wrong file is never read whole.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue, size != expected {
+            throw wrongLength(size)
+        }
+        let data = try FileIO.read(path: path, maxBytes: expected)
+        guard data.count == expected else { throw wrongLength(data.count) }
         return try NV12Frame(width: width, height: height, bytes: [UInt8](data), path: path)
     }
 
