@@ -28,6 +28,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "FuzzTargets",
+            dependencies: ["ConvNeXtKit"]
+        ),
         .testTarget(
             name: "ConvNeXtKitTests",
             dependencies: ["ConvNeXtKit"],
