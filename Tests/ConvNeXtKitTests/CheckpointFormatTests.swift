@@ -5,6 +5,11 @@ import XCTest
 /// Crafted safetensors, zip and pickle files: conversions, strided views, and every kind of
 /// bad input refused with a one-line error naming the file.
 final class CheckpointFormatTests: XCTestCase {
+    override class func tearDown() {
+        try? FileManager.default.removeItem(at: CheckpointTestFiles.temporaryFolder)
+        super.tearDown()
+    }
+
     typealias Files = CheckpointTestFiles
 
     // MARK: safetensors

@@ -6,6 +6,11 @@ import XCTest
 /// same name: the reference forward pass must match the PyTorch goldens, and the imported
 /// weights and parameter counts must equal the ONNX import's.
 final class CheckpointGoldenTests: XCTestCase {
+    override class func tearDown() {
+        try? FileManager.default.removeItem(at: CheckpointTestFiles.temporaryFolder)
+        super.tearDown()
+    }
+
     private var repoFixtures: URL { CheckpointTestFiles.repoRoot.appendingPathComponent("Fixtures") }
 
     /// Runs the checkpoint on the golden input; max |logit - golden| <= tolerance x max |golden|, same top-5.
@@ -91,7 +96,24 @@ final class CheckpointGoldenTests: XCTestCase {
                     CheckpointTestFiles.PthTensor(name: "module." + $0.name, shape: $0.shape, values: $0.values)
                 }, wrapper: "state_dict")),
             ]
-            for (name, data) in files {
+            // The original ConvNeXt release names the same tensors differently (and wraps them under "model").
+            let originalNames = stateDict.map { t -> CheckpointTestFiles.PthTensor in
+                var name = t.name
+                for (timm, original) in [("stem.0.", "downsample_layers.0.0."), ("stem.1.", "downsample_layers.0.1."),
+                                         ("head.norm.", "norm."), ("head.fc.", "head."), (".conv_dw.", ".dwconv."),
+                                         (".mlp.fc1.", ".pwconv1."), (".mlp.fc2.", ".pwconv2."), (".blocks.", ".")] {
+                    name = name.replacingOccurrences(of: timm, with: original)
+                }
+                if name.contains(".downsample.") {
+                    let parts = name.split(separator: ".")
+                    name = "downsample_layers.\(parts[1]).\(parts[3]).\(parts[4])"
+                }
+                return CheckpointTestFiles.PthTensor(name: name, shape: t.shape, values: t.values)
+            }
+            XCTAssertTrue(originalNames.contains { $0.name == "stages.0.0.pwconv1.weight" })
+            XCTAssertTrue(originalNames.contains { $0.name == "downsample_layers.2.1.weight" })
+            let allFiles = files + [("roundtrip-\(form.rawValue)-original.pth", CheckpointTestFiles.pth(originalNames, wrapper: "model"))]
+            for (name, data) in allFiles {
                 let path = try CheckpointTestFiles.temporaryFile(data, name: name)
                 let model = try ModelLoader.load(path: path, inputSize: 32)
                 XCTAssertEqual(model.config, config, name)

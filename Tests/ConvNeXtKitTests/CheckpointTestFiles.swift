@@ -15,9 +15,12 @@ enum CheckpointTestFiles {
         return FileManager.default.fileExists(atPath: url.path) ? url : nil
     }
 
-    /// A new temporary file holding `data`; removed by the caller's teardown or left in /tmp.
+    /// Folder of this test process's crafted files.
+    static let temporaryFolder = FileManager.default.temporaryDirectory.appendingPathComponent("convnextkit-checkpoint-tests-\(getpid())")
+
+    /// A new file holding `data` in `temporaryFolder` (removed when a test class finishes).
     static func temporaryFile(_ data: Data, name: String) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("convnextkit-checkpoint-tests-\(getpid())")
+        let dir = temporaryFolder
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let url = dir.appendingPathComponent(name)
         try data.write(to: url)
