@@ -42,6 +42,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "FuzzTargets",
+            dependencies: ["ConvNeXtKit"]
+        ),
         .testTarget(
             name: "ConvNeXtKitTests",
             dependencies: ["ConvNeXtKit"],
@@ -49,7 +53,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["ConvNeXtKit"]
+            dependencies: ["ConvNeXtKit", "convnext"]
         ),
     ]
 )

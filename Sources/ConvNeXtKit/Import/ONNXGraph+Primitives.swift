@@ -130,7 +130,12 @@ struct ONNXPrimitiveWalker {
                 } else {
                     throw fail("Transpose '\(n.name)' with perm \(perm) is not an NCHW/NHWC permutation")
                 }
-                pendingNodes.append(n.name)
+                // A transpose back to NCHW closes the layer before it; one to NHWC opens the next.
+                if layout == .nchw, !layers.isEmpty {
+                    layers[layers.count - 1].nodes.append(n.name)
+                } else {
+                    pendingNodes.append(n.name)
+                }
                 x = try output(i)
             case "Conv":
                 guard layout == .nchw else { throw fail("Conv '\(n.name)' on an NHWC tensor") }
