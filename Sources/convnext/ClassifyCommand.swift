@@ -188,8 +188,8 @@ struct ImageResult: Codable {
     func text() -> String {
         var s = "\(image)\n"
         for e in top ?? [] {
-            let name = e.label ?? "class \(e.index)"
-            s += "  \(String(format: "%.4f", e.probability))  \(name) (\(e.index))\n"
+            let name = e.label.map { "\($0) (\(e.index))" } ?? "class \(e.index)"
+            s += "  \(String(format: "%.4f", e.probability))  \(name)\n"
         }
         if let t = times {
             s += String(format: "  pre-process %.2f ms, inference %.2f ms, post-process %.2f ms\n",

@@ -4,28 +4,9 @@ import XCTest
 
 /// Runs the built `convnext` binary: `preprocess` and `classify`, good and bad inputs.
 final class ImageCommandsTests: XCTestCase {
-    static let repoRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static func fixture(_ relative: String) -> String { repoRoot.appendingPathComponent("Fixtures/" + relative).path }
-    static func shared(_ relative: String) -> String? {
-        let path = repoRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures/" + relative).path
-        return FileManager.default.fileExists(atPath: path) ? path : nil
-    }
+    static func fixture(_ relative: String) -> String { CLI.fixture(relative) }
+    static func shared(_ relative: String) -> String? { try? CLI.shared(relative) }
     static let tinyModel = fixture("models/tiny_opset11.onnx")
-
-    /// The `convnext` executable in the build products folder next to this test bundle.
-    static func binary() throws -> URL {
-        var folders: [URL] = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent(),
-                              URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            folders.append(bundle.bundleURL.deletingLastPathComponent())
-        }
-        for folder in folders {
-            let candidate = folder.appendingPathComponent("convnext")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        throw XCTSkip("convnext binary not found next to the test bundle (\(folders.map(\.path)))")
-    }
 
     struct Result {
         var status: Int32
@@ -35,25 +16,13 @@ final class ImageCommandsTests: XCTestCase {
     }
 
     func run(_ arguments: [String]) throws -> Result {
-        let folder = try scratch()
-        let out = folder.appendingPathComponent("stdout.txt"), err = folder.appendingPathComponent("stderr.txt")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        let process = Process()
-        process.executableURL = try Self.binary()
-        process.arguments = arguments
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        try process.run()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-                      stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: CLI.binary.path), "no convnext binary at \(CLI.binary.path)")
+        let r = try CLI.run(arguments)
+        return Result(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
 
     func scratch() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cnxk-e2e-img-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        let url = try CLI.tempDir()
         addTeardownBlock { try? FileManager.default.removeItem(at: url) }
         return url
     }
