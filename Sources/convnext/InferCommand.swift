@@ -13,11 +13,15 @@ struct InferCommand: ParsableCommand {
 
             Examples:
               convnext infer convnext_atto.onnx --input-tensor input.f32 --output-tensor logits.f32
+              convnext infer convnext_atto.pth --input-tensor input.f32 --output-tensor logits.f32
             """
     )
 
-    @Argument(help: "Model file (.onnx).")
+    @Argument(help: "Model file (.onnx, .safetensors or PyTorch .pth).")
     var model: String
+
+    @Option(help: "Square input size, a multiple of 32 (default: 224 for checkpoints, the graph's for ONNX).")
+    var size: Int?
 
     @Option(name: .customLong("input-tensor"), help: "Raw little-endian float32 NCHW input.")
     var inputTensor: String
@@ -27,7 +31,7 @@ struct InferCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let m = try ModelLoader.load(path: model)
+            let m = try ModelLoader.load(path: model, inputSize: size)
             let input = try Tensor.readBatch(path: inputTensor, imageShape: m.config.inputShape)
             let logits = ReferenceForward(model: m).inferBatch(input)
             try Tensor(shape: [logits.count, m.config.numClasses], data: logits.flatMap { $0.data })
