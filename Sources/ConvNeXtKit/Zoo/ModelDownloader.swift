@@ -119,6 +119,8 @@ public enum ModelDownloader {
                                               digest: fetched.sha256)
         } catch {
             phase(.failed, 0, nil)
+            unlink(temp.path)
+            rmdir(folder.path)  // only succeeds when empty: a failed first download leaves no trace
             throw error
         }
         // The old marker describes the old file: drop it before the new file takes its place.

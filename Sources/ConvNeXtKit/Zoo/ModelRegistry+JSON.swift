@@ -25,7 +25,7 @@ struct RegistryFile: Decodable {
     init(models: [EntryPatch]) { self.models = models }
 
     init(from decoder: Decoder) throws {
-        try AnyKey.check(decoder, allowed: ["models", "version", "comment"])
+        try AnyKey.check(decoder, allowed: ["models", "version", "comment", "cache"])
         let c = try decoder.container(keyedBy: AnyKey.self)
         if let version = try c.decodeIfPresent(Int.self, forKey: AnyKey("version")), version != 1 {
             throw DecodingError.dataCorruptedError(forKey: AnyKey("version"), in: c,

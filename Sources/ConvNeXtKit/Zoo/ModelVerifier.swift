@@ -12,11 +12,12 @@ enum ModelVerifier {
         func fail(_ reason: String) -> ConvNeXtError { .invalidModel(path: displayName, reason: reason) }
         guard let stat = ModelCache.fileStat(path) else { throw ConvNeXtError.io(path: displayName, reason: "no such file") }
         if let size = file.size, size != stat.size {
-            throw fail("\(stat.size) bytes, but the registry says \(entry.id) is \(size) bytes")
+            throw ConvNeXtError.io(path: displayName, reason: "\(stat.size) bytes, but \(entry.id) is \(size) bytes")
         }
         let digest = try knownDigest ?? SHA256.hex(file: path)
         if let expected = file.sha256, !SHA256.matches(digest: digest, expected: expected) {
-            throw fail("SHA-256 \(digest.prefix(max(expected.count, 16))) does not match \(expected), expected for \(entry.id)")
+            throw ConvNeXtError.io(path: displayName, reason:
+                "SHA-256 \(digest.prefix(max(expected.count, 16))) does not match \(expected), the digest of \(entry.id)")
         }
         let model: ConvNeXtModel
         do {
