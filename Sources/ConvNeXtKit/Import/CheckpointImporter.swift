@@ -4,7 +4,9 @@ import Foundation
 ///
 /// Depths, dims, block form and class count come from the tensor names and shapes
 /// (`stem.0/1`, `stages.N.downsample.0/1`, `stages.N.blocks.M.{conv_dw,norm,mlp.fc1,mlp.fc2,gamma}`,
-/// `head.norm`, `head.fc`); a `module.` prefix (DataParallel) is dropped. Every tensor of the
+/// `head.norm`, `head.fc`); a `module.` prefix (DataParallel) is dropped, and the original
+/// release's names (`downsample_layers`, `dwconv`, `pwconv1/2`, `norm`, `head`) are renamed to
+/// timm's as timm does. Every tensor of the
 /// state dict must be used: a key the model has no place for (ConvNeXt-V2's GRN, a pre-logits
 /// head) is an error rather than silently ignored. Preprocessing is timm's ConvNeXt default
 /// (crop 0.875, bicubic, ImageNet mean/std), LayerNorm epsilon 1e-6.
@@ -45,14 +47,39 @@ private struct ModelBuilder {
     init(source: CheckpointTensorSource) throws {
         self.source = source
         var keys: [String: String] = [:]
+        let original = source.tensors.keys.contains { $0.hasPrefix("downsample_layers.") || $0.hasPrefix("module.downsample_layers.") }
         for name in source.tensors.keys {
-            let key = name.hasPrefix("module.") ? String(name.dropFirst("module.".count)) : name
+            var key = name.hasPrefix("module.") ? String(name.dropFirst("module.".count)) : name
+            if original { key = Self.timmKey(original: key) }
             if let other = keys[key] {
                 throw ConvNeXtError.invalidModel(path: source.path, reason: "tensors '\(other)' and '\(name)' both name '\(key)'")
             }
             keys[key] = name
         }
         self.keys = keys
+    }
+
+    /// The timm name of a key of the original ConvNeXt release (`downsample_layers`, `dwconv`,
+    /// `pwconv1/2`, `norm`, `head`), as timm's own checkpoint filter renames them.
+    static func timmKey(original key: String) -> String {
+        var parts = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 4, parts[0] == "downsample_layers", let s = Int(parts[1]) {
+            // downsample_layers.0 is the stem (conv, norm); the others are norm, conv.
+            return s == 0 ? "stem.\(parts[2]).\(parts[3])" : "stages.\(s).downsample.\(parts[2]).\(parts[3])"
+        }
+        if parts.count == 5, parts[0] == "stages", Int(parts[1]) != nil, Int(parts[2]) != nil {
+            let renamed = ["dwconv": "conv_dw", "pwconv1": "mlp.fc1", "pwconv2": "mlp.fc2", "norm": "norm"][parts[3]]
+            if let renamed {
+                parts[3] = renamed
+                return "stages.\(parts[1]).blocks.\(parts[2]).\(parts[3]).\(parts[4])"
+            }
+        }
+        if parts.count == 4, parts[0] == "stages", Int(parts[1]) != nil, Int(parts[2]) != nil, parts[3] == "gamma" {
+            return "stages.\(parts[1]).blocks.\(parts[2]).gamma"
+        }
+        if parts.count == 2, parts[0] == "norm" { return "head.norm.\(parts[1])" }
+        if parts.count == 2, parts[0] == "head" { return "head.fc.\(parts[1])" }
+        return key
     }
 
     private func fail(_ reason: String) -> ConvNeXtError { .unsupportedModel(path: source.path, reason: reason) }
@@ -159,7 +186,7 @@ private struct ModelBuilder {
 
         let unused = keys.keys.filter { !used.contains($0) }.sorted()
         guard unused.isEmpty else {
-            throw fail("\(unused.count) tensors have no place in a timm ConvNeXt (e.g. \(unused.prefix(3).joined(separator: ", ")))")
+            throw fail("\(unused.count) tensor\(unused.count == 1 ? "" : "s") with no place in a timm ConvNeXt (e.g. \(unused.prefix(3).joined(separator: ", ")))")
         }
 
         let config = ConvNeXtConfig(depths: stages.map { $0.blocks.count }, dims: dims, blockForm: blockForm ?? .convMLP,
