@@ -237,36 +237,44 @@ final class ZooDownloadTests: XCTestCase {
         XCTAssertEqual(file.preprocessing, .imagenet)
     }
 
-    /// `atto` after a (test) download has crop 0.875; `nano` 0.95 — from the built-in entries.
-    func testAttoAndNanoPreprocessingFromTheRegistry() throws {
+    /// `atto` after a (test) download of the shared atto checkpoint has crop 0.875, from the built-in entry.
+    func testAttoPreprocessingFromTheRegistry() throws {
         let attoData = try Data(contentsOf: URL(fileURLWithPath: try CLI.shared("checkpoints/convnext_atto.safetensors")))
         let atto = try XCTUnwrap(ModelRegistry.builtIn.entry(named: "atto"))
-        server.serve(try XCTUnwrap(URL(string: atto.sources["hub"]!.url)).path, .file(attoData))
-        // nano's hub file is swapped for the tiny fixture (its digest and counts given), nothing else.
+        server.serve(try XCTUnwrap(URL(string: try XCTUnwrap(atto.sources["hub"]).url)).path, .file(attoData))
+        let resolver = ModelResolver(registry: .builtIn, cache: cache, options: options(source: "hub"))
+        let model = try resolver.resolve("atto", download: true)
+        XCTAssertEqual(model.preprocessing.cropPct, 0.875)
+        XCTAssertEqual(model.preprocessing.interpolation, "bicubic")
+        XCTAssertEqual(model.parameterCount, 3_695_520)
+        XCTAssertEqual(model.config.variantName, "atto")
+        XCTAssertEqual(server.requests.count, 1)
+        // Cached now: the static form, no download allowed, finds it without a request.
+        let again = try ModelResolver.resolve("convnext_atto", registry: .builtIn, cache: cache, download: false)
+        XCTAssertEqual(again.preprocessing.cropPct, 0.875)
+        XCTAssertEqual(server.requests.count, 1)
+    }
+
+    /// `nano` resolves with crop 0.95 from its built-in entry; only its hub file is swapped for the
+    /// tiny fixture (digest and counts given), so the preprocessing comes from the built-in entry.
+    func testNanoPreprocessingFromTheRegistry() throws {
         let nanoJSON = """
             [{"name": "convnext_nano", "tag": "in12k_ft_in1k", "params": 72690, "classes": 10,
               "sources": {"hub": {"url": "https://models.invalid\(Self.safetensorsPath)", "sha256": "\(Self.safetensorsDigest)"}}}]
             """
         let registry = try ModelRegistry.builtIn.merging(json: Data(nanoJSON.utf8), path: "nano.json")
         let resolver = ModelResolver(registry: registry, cache: cache, options: options(source: "hub"))
-
-        let attoModel = try resolver.resolve("atto", download: true)
-        XCTAssertEqual(attoModel.preprocessing.cropPct, 0.875)
-        XCTAssertEqual(attoModel.preprocessing.interpolation, "bicubic")
-        XCTAssertEqual(attoModel.parameterCount, 3_695_520)
-        XCTAssertEqual(attoModel.config.variantName, "atto")
-
-        let nanoModel = try resolver.resolve("nano", download: true)
-        XCTAssertEqual(nanoModel.preprocessing.cropPct, 0.95)
-        XCTAssertEqual(nanoModel.preprocessing.mean, [0.485, 0.456, 0.406])
-        XCTAssertEqual(server.requests.count, 2)
-
-        // Cached now: the static form, no download allowed, finds both.
-        XCTAssertEqual(try ModelResolver.resolve("convnext_atto", registry: registry, cache: cache, download: false)
-                        .preprocessing.cropPct, 0.875)
-        XCTAssertEqual(try ModelResolver.resolve("convnext_nano.in12k_ft_in1k", registry: registry, cache: cache, download: false)
-                        .preprocessing.cropPct, 0.95)
-        XCTAssertEqual(server.requests.count, 2)
+        XCTAssertThrowsError(try resolver.resolve("nano")) { error in
+            XCTAssertTrue("\(error)".contains("run `convnext download nano`"), "\(error)")
+        }
+        let nano = try resolver.resolve("nano", download: true)
+        XCTAssertEqual(nano.preprocessing.cropPct, 0.95)
+        XCTAssertEqual(nano.preprocessing.interpolation, "bicubic")
+        XCTAssertEqual(nano.preprocessing.mean, [0.485, 0.456, 0.406])
+        XCTAssertEqual(server.requests, [Self.safetensorsPath])
+        let again = try ModelResolver.resolve("convnext_nano.in12k_ft_in1k", registry: registry, cache: cache, download: false)
+        XCTAssertEqual(again.preprocessing.cropPct, 0.95)
+        XCTAssertEqual(server.requests.count, 1)
     }
 
     func testRandomVariantsWhenNotCached() throws {

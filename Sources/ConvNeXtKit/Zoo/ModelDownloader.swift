@@ -96,9 +96,9 @@ public enum ModelDownloader {
         let started = Date()
         let label = entry.id
         let report = options.progress
-        func phase(_ p: DownloadProgress.Phase, _ bytes: Int64, _ total: Int64?) {
+        func phase(_ p: DownloadProgress.Phase, _ bytes: Int64, _ total: Int64?, elapsed: Double? = nil) {
             report?(DownloadProgress(label: label, phase: p, bytes: bytes, total: total,
-                                     elapsed: Date().timeIntervalSince(started)))
+                                     elapsed: elapsed ?? Date().timeIntervalSince(started)))
         }
         phase(.downloading, 0, file.size)
         let knownSize = file.size
@@ -110,11 +110,13 @@ public enum ModelDownloader {
             }
         }
         let fetched: HTTPFileFetcher.Fetched
+        var transferSeconds = 0.0
         let marker: VerificationMarker
         do {
             fetched = try HTTPFileFetcher.fetch(url: url, to: temp.path, maxBytes: file.size ?? maxUnsizedBytes,
                                                 timeout: options.timeout, progress: onBytes)
-            phase(.verifying, fetched.bytes, fetched.bytes)
+            transferSeconds = Date().timeIntervalSince(started)
+            phase(.verifying, fetched.bytes, fetched.bytes, elapsed: transferSeconds)
             marker = try ModelVerifier.verify(path: temp.path, entry: entry, file: file, displayName: url.absoluteString,
                                               digest: fetched.sha256)
         } catch {
@@ -131,7 +133,8 @@ public enum ModelDownloader {
             throw ConvNeXtError.io(path: final.path, reason: "cannot move the download into place: \(reason)")
         }
         try marker.write(besides: final)
-        phase(.done, fetched.bytes, fetched.bytes)
+        // The rate shown is the transfer's, without the verification time.
+        phase(.done, fetched.bytes, fetched.bytes, elapsed: transferSeconds)
         return DownloadResult(entry: entry, source: source, path: final.path, url: url.absoluteString, wasCached: false,
                               sha256: fetched.sha256, bytes: fetched.bytes, parameterCount: marker.params)
     }
