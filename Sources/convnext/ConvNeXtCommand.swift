@@ -12,8 +12,9 @@ struct ConvNeXtCommand: ParsableCommand {
             Examples:
               convnext info convnext_atto.onnx
               convnext infer convnext_atto.onnx --input-tensor in.f32 --output-tensor logits.f32
+              convnext download atto && convnext info atto
             """,
-        subcommands: [InfoCommand.self, InferCommand.self]
+        subcommands: [InfoCommand.self, InferCommand.self, ZooCommand.self, DownloadCommand.self]
     )
 }
 
