@@ -328,6 +328,39 @@ final class CheckpointFormatTests: XCTestCase {
         XCTAssertNotNil(archive.entry(named: "tiny_linear_opset11/data.pkl"))
     }
 
+    /// Damaged copies of real checkpoints (bytes flipped where the structure is: pickle, zip
+    /// directory, safetensors header) either load or throw a ConvNeXtError; none may crash.
+    func testDamagedCheckpointsNeverCrash() throws {
+        var seed: UInt64 = 0x5EED
+        func next() -> Int {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int(truncatingIfNeeded: seed >> 33)
+        }
+        let trials = Int(ProcessInfo.processInfo.environment["CHECKPOINT_DAMAGE_TRIALS"] ?? "") ?? 600
+        for name in ["tiny_opset11.pth", "tiny_linear_opset11.safetensors"] {
+            let original = try Data(contentsOf: Files.repoRoot.appendingPathComponent("Fixtures/checkpoints/\(name)"))
+            var loaded = 0, refused = 0
+            for trial in 0..<trials {
+                var data = original
+                let flips = 1 + next() % 3
+                for _ in 0..<flips {
+                    // Half the flips in the first 7 KB (pickle / header), half in the last 5 KB (zip directory).
+                    let region = trial % 2 == 0 ? 0 ..< min(7000, data.count) : max(0, data.count - 5000) ..< data.count
+                    let at = region.lowerBound + next() % region.count
+                    data[at] = UInt8(truncatingIfNeeded: next())
+                }
+                do {
+                    _ = try CheckpointImporter.load(data: data, path: name, inputSize: 64)
+                    loaded += 1
+                } catch is ConvNeXtError {
+                    refused += 1
+                }
+            }
+            XCTAssertEqual(loaded + refused, trials)
+            XCTAssertGreaterThan(refused, trials / 6, "\(name): damage is rarely detected")
+        }
+    }
+
     // MARK: model shapes
 
     func testStateDictsThatAreNotConvNeXtAreRefused() throws {
