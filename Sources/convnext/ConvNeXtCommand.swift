@@ -12,10 +12,12 @@ struct ConvNeXtCommand: ParsableCommand {
             Examples:
               convnext info convnext_atto.onnx
               convnext infer convnext_atto.onnx --input-tensor in.f32 --output-tensor logits.f32
+              convnext download atto && convnext info atto
               convnext preprocess chelsea.jpg --output-tensor chelsea.f32
               convnext classify convnext_atto.onnx chelsea.jpg rocket.png --top 5
             """,
-        subcommands: [InfoCommand.self, InferCommand.self, PreprocessCommand.self, ClassifyCommand.self]
+        subcommands: [InfoCommand.self, InferCommand.self, ZooCommand.self, DownloadCommand.self,
+                      PreprocessCommand.self, ClassifyCommand.self]
     )
 }
 

@@ -17,7 +17,7 @@ struct InferCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "Model file (.onnx, .safetensors or PyTorch .pth).")
+    @Argument(help: "Model file (.onnx, .safetensors or PyTorch .pth), or a registry name (atto, convnext_atto.d2_in1k; see `convnext zoo`).")
     var model: String
 
     @Option(help: "Square input size, a multiple of 32 (default: 224 for checkpoints, the graph's for ONNX).")
@@ -29,9 +29,11 @@ struct InferCommand: ParsableCommand {
     @Option(name: .customLong("output-tensor"), help: "Where to write the raw float32 logits.")
     var outputTensor: String
 
+    @OptionGroup var lookup: ModelLookupOptions
+
     func run() throws {
         try reportingErrors {
-            let m = try ModelLoader.load(path: model, inputSize: size)
+            let m = try lookup.load(model, inputSize: size)
             let input = try Tensor.readBatch(path: inputTensor, imageShape: m.config.inputShape)
             let logits = ReferenceForward(model: m).inferBatch(input)
             try Tensor(shape: [logits.count, m.config.numClasses], data: logits.flatMap { $0.data })

@@ -16,7 +16,7 @@ struct InfoCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "Model file (.onnx, .safetensors or PyTorch .pth).")
+    @Argument(help: "Model file (.onnx, .safetensors or PyTorch .pth), or a registry name (atto, convnext_atto.d2_in1k; see `convnext zoo`).")
     var model: String
 
     @Option(help: "Square input size, a multiple of 32 (default: 224 for checkpoints, the graph's for ONNX).")
@@ -25,9 +25,11 @@ struct InfoCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @OptionGroup var lookup: ModelLookupOptions
+
     func run() throws {
         try reportingErrors {
-            let m = try ModelLoader.load(path: model, inputSize: size)
+            let m = try lookup.load(model, inputSize: size)
             let report = ModelReport(model: m)
             print(json ? report.json() : report.text())
         }

@@ -168,6 +168,28 @@ final class CheckpointFormatTests: XCTestCase {
         assertCheckpointError(["int", "state dict"]) { _ = try PyTorchCheckpointReader(data: notDict, path: "int.pth") }
     }
 
+    /// What Python's own pickler writes for an OrderedDict with a `_metadata` attribute (protocol 2),
+    /// as `model.state_dict()` carries: parsed through BUILD; holding no tensors, it is then refused.
+    func testPythonPickledOrderedDictWithMetadataParses() throws {
+        let data = Files.zip(Files.pthEntries(archiveName: "archive", pickle: Self.pythonOrderedDictPickle))
+        assertCheckpointError(["no tensors", "a.weight, b"]) { _ = try PyTorchCheckpointReader(data: data, path: "ordered.pth") }
+    }
+
+    /// `pickle.dumps(d, protocol=2)` of `OrderedDict(a.weight=1.5, b=2)` with
+    /// `d._metadata = OrderedDict([('', {'version': 1}), ('stem', {'version': 1})])`.
+    static let pythonOrderedDictPickle: [UInt8] = [
+        0x80, 0x02, 0x63, 0x63, 0x6F, 0x6C, 0x6C, 0x65, 0x63, 0x74, 0x69, 0x6F, 0x6E, 0x73, 0x0A, 0x4F,
+        0x72, 0x64, 0x65, 0x72, 0x65, 0x64, 0x44, 0x69, 0x63, 0x74, 0x0A, 0x71, 0x00, 0x29, 0x52, 0x71,
+        0x01, 0x28, 0x58, 0x08, 0x00, 0x00, 0x00, 0x61, 0x2E, 0x77, 0x65, 0x69, 0x67, 0x68, 0x74, 0x71,
+        0x02, 0x47, 0x3F, 0xF8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x58, 0x01, 0x00, 0x00, 0x00, 0x62,
+        0x71, 0x03, 0x4B, 0x02, 0x75, 0x7D, 0x71, 0x04, 0x58, 0x09, 0x00, 0x00, 0x00, 0x5F, 0x6D, 0x65,
+        0x74, 0x61, 0x64, 0x61, 0x74, 0x61, 0x71, 0x05, 0x68, 0x00, 0x29, 0x52, 0x71, 0x06, 0x28, 0x58,
+        0x00, 0x00, 0x00, 0x00, 0x71, 0x07, 0x7D, 0x71, 0x08, 0x58, 0x07, 0x00, 0x00, 0x00, 0x76, 0x65,
+        0x72, 0x73, 0x69, 0x6F, 0x6E, 0x71, 0x09, 0x4B, 0x01, 0x73, 0x58, 0x04, 0x00, 0x00, 0x00, 0x73,
+        0x74, 0x65, 0x6D, 0x71, 0x0A, 0x7D, 0x71, 0x0B, 0x68, 0x09, 0x4B, 0x01, 0x73, 0x75, 0x73, 0x62,
+        0x2E,
+    ]
+
     // MARK: tensors in .pth archives
 
     func testPthStridedViewsAndHalfStoragesAreGathered() throws {
@@ -326,6 +348,39 @@ final class CheckpointFormatTests: XCTestCase {
         let archive = try ZipArchive(data: data, path: "zip64.pth")
         XCTAssertEqual(archive.entries.count, 71)
         XCTAssertNotNil(archive.entry(named: "tiny_linear_opset11/data.pkl"))
+    }
+
+    /// Damaged copies of real checkpoints (bytes flipped where the structure is: pickle, zip
+    /// directory, safetensors header) either load or throw a ConvNeXtError; none may crash.
+    func testDamagedCheckpointsNeverCrash() throws {
+        var seed: UInt64 = 0x5EED
+        func next() -> Int {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int(truncatingIfNeeded: seed >> 33)
+        }
+        let trials = Int(ProcessInfo.processInfo.environment["CHECKPOINT_DAMAGE_TRIALS"] ?? "") ?? 600
+        for name in ["tiny_opset11.pth", "tiny_linear_opset11.safetensors"] {
+            let original = try Data(contentsOf: Files.repoRoot.appendingPathComponent("Fixtures/checkpoints/\(name)"))
+            var loaded = 0, refused = 0
+            for trial in 0..<trials {
+                var data = original
+                let flips = 1 + next() % 3
+                for _ in 0..<flips {
+                    // Half the flips in the first 7 KB (pickle / header), half in the last 5 KB (zip directory).
+                    let region = trial % 2 == 0 ? 0 ..< min(7000, data.count) : max(0, data.count - 5000) ..< data.count
+                    let at = region.lowerBound + next() % region.count
+                    data[at] = UInt8(truncatingIfNeeded: next())
+                }
+                do {
+                    _ = try CheckpointImporter.load(data: data, path: name, inputSize: 64)
+                    loaded += 1
+                } catch is ConvNeXtError {
+                    refused += 1
+                }
+            }
+            XCTAssertEqual(loaded + refused, trials)
+            XCTAssertGreaterThan(refused, trials / 6, "\(name): damage is rarely detected")
+        }
     }
 
     // MARK: model shapes

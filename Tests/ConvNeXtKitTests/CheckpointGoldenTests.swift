@@ -92,6 +92,8 @@ final class CheckpointGoldenTests: XCTestCase {
             let files = [
                 ("roundtrip-\(form.rawValue).safetensors", CheckpointTestFiles.safetensors(stateDict: stateDict)),
                 ("roundtrip-\(form.rawValue).pth", CheckpointTestFiles.pth(stateDict)),
+                ("roundtrip-\(form.rawValue)-ordered.pth", CheckpointTestFiles.pth(stateDict, ordered: true)),
+                ("roundtrip-\(form.rawValue)-ordered-ema.pth", CheckpointTestFiles.pth(stateDict, wrapper: "state_dict_ema", ordered: true)),
                 ("roundtrip-\(form.rawValue)-wrapped.pth", CheckpointTestFiles.pth(stateDict.map {
                     CheckpointTestFiles.PthTensor(name: "module." + $0.name, shape: $0.shape, values: $0.values)
                 }, wrapper: "state_dict")),

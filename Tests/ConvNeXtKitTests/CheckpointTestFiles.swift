@@ -181,14 +181,22 @@ enum CheckpointTestFiles {
 
     /// A `.pth` archive (torch.save layout) holding `tensors` as a state dict, optionally wrapped
     /// under `wrapper` next to an `epoch` entry.
-    static func pth(_ tensors: [PthTensor], wrapper: String? = nil, archiveName: String = "archive") -> Data {
+    /// With `ordered`, the state dict is pickled as `model.state_dict()` is: an OrderedDict whose
+    /// `_metadata` attribute dict arrives by BUILD after the items.
+    static func pth(_ tensors: [PthTensor], wrapper: String? = nil, ordered: Bool = false, archiveName: String = "archive") -> Data {
         var p = Pickle()
         if let wrapper {
             p.op(0x7D); p.op(0x28)
             p.string("epoch"); p.int(3)
             p.string(wrapper)
         }
-        p.op(0x7D) // EMPTY_DICT
+        if ordered {
+            p.global("collections", "OrderedDict")
+            p.op(0x71); p.op(0) // BINPUT 0
+            p.op(0x29); p.op(0x52) // EMPTY_TUPLE, REDUCE
+        } else {
+            p.op(0x7D) // EMPTY_DICT
+        }
         p.op(0x28) // MARK
         var files: [(name: String, data: [UInt8])] = []
         for (i, t) in tensors.enumerated() {
@@ -201,6 +209,18 @@ enum CheckpointTestFiles {
             files.append(("\(archiveName)/data/\(i)", f32Bytes(t.values)))
         }
         p.op(0x75) // SETITEMS
+        if ordered {
+            // {'_metadata': OrderedDict([('', {'version': 1})])}, then BUILD.
+            p.op(0x7D)
+            p.string("_metadata")
+            p.op(0x68); p.op(0) // BINGET 0: collections.OrderedDict
+            p.op(0x29); p.op(0x52)
+            p.string("")
+            p.op(0x7D); p.string("version"); p.int(1); p.op(0x73)
+            p.op(0x73) // SETITEM into _metadata
+            p.op(0x73) // SETITEM into the state
+            p.op(0x62) // BUILD
+        }
         if wrapper != nil { p.op(0x75) }
         p.stop()
         return zip(pthEntries(archiveName: archiveName, pickle: p.bytes) + files)
