@@ -27,7 +27,7 @@ struct ClassifyCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "Model file (.onnx).")
+    @Argument(help: "Model file (.onnx, .safetensors or .pth), or a registry name (atto; see `convnext zoo`).")
     var model: String
 
     @Argument(help: "Images (JPEG, PNG), or raw NV12 frames with --nv12.")
@@ -50,6 +50,8 @@ struct ClassifyCommand: ParsableCommand {
 
     @OptionGroup var preprocess: PreprocessFlags
 
+    @OptionGroup var lookup: ModelLookupOptions
+
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("give at least one image") }
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
@@ -59,9 +61,10 @@ struct ClassifyCommand: ParsableCommand {
     func run() throws {
         var failed = 0
         try reportingErrors {
-            var loaded = try ModelLoader.load(path: model)
+            // --size also sets the model's input resolution (ConvNeXt runs at any multiple of 32).
+            let loaded = try lookup.load(model, inputSize: preprocess.size)
             let options = try preprocess.options(defaults: PreprocessOptions(model: loaded))
-            try Self.fitInput(&loaded, size: options.size, path: model)
+            try Self.checkInput(loaded, size: options.size, path: model)
             let frameSize = try nv12.map { try NV12Frame.parseSize($0) }
             let engine = try makeEngine(model: loaded)
             let classes = loaded.config.numClasses
@@ -132,18 +135,14 @@ struct ClassifyCommand: ParsableCommand {
             postprocess: milliseconds(done - inferred)))
     }
 
-    /// Sets the model's input size to the requested one: ConvNeXt is fully convolutional, any
-    /// multiple of 32 works (stem /4, then three /2 downsamplings).
-    static func fitInput(_ model: inout ConvNeXtModel, size: Int, path: String) throws {
+    /// The model must take 3-channel size x size images.
+    static func checkInput(_ model: ConvNeXtModel, size: Int, path: String) throws {
         guard model.config.inputChannels == 3 else {
             throw ConvNeXtError.unsupportedModel(path: path, reason: "it takes \(model.config.inputChannels) input channels, images give 3")
         }
-        if model.config.inputHeight == size && model.config.inputWidth == size { return }
-        guard size % 32 == 0 else {
-            throw ConvNeXtError.usage("--size \(size) differs from the model input \(model.config.inputWidth)x\(model.config.inputHeight) and is not a multiple of 32")
+        guard model.config.inputHeight == size && model.config.inputWidth == size else {
+            throw ConvNeXtError.usage("the model input is \(model.config.inputWidth)x\(model.config.inputHeight), not \(size)x\(size)")
         }
-        model.config.inputHeight = size
-        model.config.inputWidth = size
     }
 }
 

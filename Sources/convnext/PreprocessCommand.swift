@@ -29,10 +29,12 @@ struct PreprocessCommand: ParsableCommand {
     @Option(name: .customLong("output-nv12"), help: "Where to write the size x size NV12 frame.")
     var outputNV12: String?
 
-    @Option(help: "Take the default size and preprocessing from this model.")
+    @Option(help: "Take the default size and preprocessing from this model (a file or a registry name).")
     var model: String?
 
     @OptionGroup var preprocess: PreprocessFlags
+
+    @OptionGroup var lookup: ModelLookupOptions
 
     func validate() throws {
         guard outputTensor != nil || outputNV12 != nil else {
@@ -43,7 +45,7 @@ struct PreprocessCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             var defaults = PreprocessOptions()
-            if let model { defaults = PreprocessOptions(model: try ModelLoader.load(path: model)) }
+            if let model { defaults = PreprocessOptions(model: try lookup.load(model)) }
             let options = try preprocess.options(defaults: defaults)
             let decoded = try ImageDecoder.decode(path: image, applyExifOrientation: options.applyExifOrientation)
             let cropped = Preprocessor.modelImage(decoded, options: options)
