@@ -40,7 +40,8 @@ let package = Package(
             dependencies: [
                 "ConvNeXtKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            resources: [.copy("Resources/demo")]
         ),
         .executableTarget(
             name: "FuzzTargets",

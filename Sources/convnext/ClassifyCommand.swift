@@ -64,7 +64,7 @@ struct ClassifyCommand: ParsableCommand {
             // --size also sets the model's input resolution (ConvNeXt runs at any multiple of 32).
             let loaded = try lookup.load(model, inputSize: preprocess.size)
             let options = try preprocess.options(defaults: PreprocessOptions(model: loaded))
-            try Self.checkInput(loaded, size: options.size, path: model)
+            try Self.checkInput(loaded.config, size: options.size, path: model)
             let frameSize = try nv12.map { try NV12Frame.parseSize($0) }
             let engine = try makeEngine(model: loaded)
             let classes = loaded.config.numClasses
@@ -136,12 +136,12 @@ struct ClassifyCommand: ParsableCommand {
     }
 
     /// The model must take 3-channel size x size images.
-    static func checkInput(_ model: ConvNeXtModel, size: Int, path: String) throws {
-        guard model.config.inputChannels == 3 else {
-            throw ConvNeXtError.unsupportedModel(path: path, reason: "it takes \(model.config.inputChannels) input channels, images give 3")
+    static func checkInput(_ config: ConvNeXtConfig, size: Int, path: String) throws {
+        guard config.inputChannels == 3 else {
+            throw ConvNeXtError.unsupportedModel(path: path, reason: "it takes \(config.inputChannels) input channels, images give 3")
         }
-        guard model.config.inputHeight == size && model.config.inputWidth == size else {
-            throw ConvNeXtError.usage("the model input is \(model.config.inputWidth)x\(model.config.inputHeight), not \(size)x\(size)")
+        guard config.inputHeight == size && config.inputWidth == size else {
+            throw ConvNeXtError.usage("\(path): the model input is \(config.inputWidth)x\(config.inputHeight), not \(size)x\(size) (use --size)")
         }
     }
 }

@@ -17,7 +17,7 @@ struct ConvNeXtCommand: ParsableCommand {
               convnext classify convnext_atto.onnx chelsea.jpg rocket.png --top 5
             """,
         subcommands: [InfoCommand.self, InferCommand.self, ZooCommand.self, DownloadCommand.self,
-                      PreprocessCommand.self, ClassifyCommand.self]
+                      PreprocessCommand.self, ClassifyCommand.self, EvalCommand.self]
     )
 }
 
