@@ -10,6 +10,9 @@ public enum ModelLoader {
         }
         let data = try FileIO.read(path: path, maxBytes: 2 << 30)
         guard !data.isEmpty else { throw ConvNeXtError.invalidModel(path: path, reason: "the file is empty") }
+        if DeployableModel.isDeployable(data) || path.lowercased().hasSuffix(".\(DeployableModel.fileExtension)") {
+            return try DeployableModel.decode(data, path: path).floatModel(path: path)
+        }
         return try ONNXImporter.load(data: data, path: path)
     }
 }
