@@ -12,8 +12,10 @@ struct ConvNeXtCommand: ParsableCommand {
             Examples:
               convnext info convnext_atto.onnx
               convnext infer convnext_atto.onnx --input-tensor in.f32 --output-tensor logits.f32
+              convnext pack convnext_atto.onnx --output convnext_atto.cnxk
+              convnext compile convnext_atto.yaml
             """,
-        subcommands: [InfoCommand.self, InferCommand.self]
+        subcommands: [InfoCommand.self, InferCommand.self, PackCommand.self, CompileCommand.self]
     )
 }
 

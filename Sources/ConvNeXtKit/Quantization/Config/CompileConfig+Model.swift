@@ -93,10 +93,28 @@ extension CompileConfig {
                            unmatchedNodes: unmatched, warnings: warnings)
     }
 
-    /// The variant name (`atto`, `femto`, ...) a file or folder name mentions, if any.
+    /// The variant a file or folder name claims, written as timm and the zoo write it:
+    /// `convnext_femto.onnx`, `ConvNeXt-atto_224x224` (a bare `tiny` or `small` claims nothing).
     public static func variantMentioned(in name: String) -> String? {
-        let tokens = name.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init)
-        return ConvNeXtSpec.all.map(\.name).first { tokens.contains($0) }
+        let text = Array(name.lowercased().unicodeScalars)
+        let marker = Array("convnext".unicodeScalars)
+        var i = 0
+        while i + marker.count <= text.count {
+            if Array(text[i..<(i + marker.count)]) == marker {
+                var j = i + marker.count
+                if j < text.count, ["_", "-", ".", " "].contains(String(text[j])) { j += 1 }
+                for spec in ConvNeXtSpec.all {
+                    let v = Array(spec.name.unicodeScalars)
+                    let end = j + v.count
+                    if end <= text.count, Array(text[j..<end]) == v,
+                       end == text.count || !CharacterSet.letters.contains(text[end]) {
+                        return spec.name
+                    }
+                }
+            }
+            i += 1
+        }
+        return nil
     }
 
     /// Warnings when names in the config (model file, output prefix, working dir, the YAML's own
