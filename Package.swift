@@ -39,7 +39,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["ConvNeXtKit"]
+            dependencies: ["ConvNeXtKit", "convnext"]
         ),
     ]
 )
