@@ -15,9 +15,12 @@ struct ConvNeXtCommand: ParsableCommand {
               convnext download atto && convnext info atto
               convnext preprocess chelsea.jpg --output-tensor chelsea.f32
               convnext classify convnext_atto.onnx chelsea.jpg rocket.png --top 5
+              convnext pack convnext_atto.onnx --output convnext_atto.cnxk
+              convnext compile convnext_atto.yaml
             """,
         subcommands: [InfoCommand.self, InferCommand.self, ZooCommand.self, DownloadCommand.self,
-                      PreprocessCommand.self, ClassifyCommand.self, EvalCommand.self]
+                      PreprocessCommand.self, ClassifyCommand.self, EvalCommand.self,
+                      PackCommand.self, CompileCommand.self]
     )
 }
 

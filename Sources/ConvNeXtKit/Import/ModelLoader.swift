@@ -18,7 +18,9 @@ public enum ModelLoader {
         } else {
             let data = try FileIO.read(path: path, maxBytes: 2 << 30)
             guard !data.isEmpty else { throw ConvNeXtError.invalidModel(path: path, reason: "the file is empty") }
-            switch Format(detecting: data) {
+            switch Format(detecting: data, path: path) {
+            case .deployable:
+                model = try DeployableModel.decode(data, path: path).floatModel(path: path)
             case .safetensors, .pytorchZip:
                 return try CheckpointImporter.load(data: data, path: path,
                                                    inputSize: inputSize ?? CheckpointImporter.defaultInputSize)
@@ -39,10 +41,12 @@ public enum ModelLoader {
 
     /// File kinds told apart by their first bytes.
     enum Format {
-        case safetensors, pytorchZip, legacyPickle, onnx
+        case deployable, safetensors, pytorchZip, legacyPickle, onnx
 
-        init(detecting data: Data) {
-            if SafetensorsReader.looksLikeSafetensors(data) {
+        init(detecting data: Data, path: String) {
+            if DeployableModel.isDeployable(data) || path.lowercased().hasSuffix(".\(DeployableModel.fileExtension)") {
+                self = .deployable
+            } else if SafetensorsReader.looksLikeSafetensors(data) {
                 self = .safetensors
             } else if ZipArchive.looksLikeZip(data) {
                 self = .pytorchZip
