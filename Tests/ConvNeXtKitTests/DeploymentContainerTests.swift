@@ -18,13 +18,13 @@ final class DeploymentContainerTests: XCTestCase {
     }
 
     func testSHA256KnownVectors() {
-        XCTAssertEqual(SHA256Hasher.hex(SHA256Hasher.digest(Data())), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        XCTAssertEqual(SHA256Hasher.hex(SHA256Hasher.digest(Data("abc".utf8))), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        XCTAssertEqual(SHA256Hasher.hex(SHA256Hasher.digest(Data("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))),
+        XCTAssertEqual(SHA256.hex(SHA256.digest(Data())), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(SHA256.hex(SHA256.digest(Data("abc".utf8))), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(SHA256.hex(SHA256.digest(Data("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))),
                        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         // Incremental updates of odd sizes give the same digest as one call.
         let million = Data(repeating: UInt8(ascii: "a"), count: 1_000_000)
-        var hasher = SHA256Hasher()
+        var hasher = SHA256()
         var offset = 0
         var step = 1
         while offset < million.count {
@@ -33,13 +33,13 @@ final class DeploymentContainerTests: XCTestCase {
             offset = end
             step = step % 97 + 13
         }
-        XCTAssertEqual(SHA256Hasher.hex(hasher.finalize()), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        XCTAssertEqual(SHA256.hex(hasher.finalize()), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
     func testSHA256OfFixtureMatchesManifest() throws {
         // The manifest's hash of tiny_opset11.onnx, computed by Python's hashlib.
         let data = try FileIO.read(path: DeploymentTestSupport.fixture("models/tiny_opset11.onnx"))
-        XCTAssertEqual(SHA256Hasher.hex(SHA256Hasher.digest(data)), "aa51ca5401dfeb7ee71984e9a069d5ec45cc76cab11f17a02762b9eeb2383ce1")
+        XCTAssertEqual(SHA256.hex(SHA256.digest(data)), "aa51ca5401dfeb7ee71984e9a069d5ec45cc76cab11f17a02762b9eeb2383ce1")
     }
 
     func testRoundTripKeepsEveryArrayBitExact() throws {
@@ -104,7 +104,7 @@ final class DeploymentContainerTests: XCTestCase {
     /// holds and only the structural checks stand between the file and a crash.
     private func resigned(_ bytes: Data) -> Data {
         var out = bytes
-        let digest = out.prefix(out.count - 32).withUnsafeBytes { SHA256Hasher.digest($0) }
+        let digest = out.prefix(out.count - 32).withUnsafeBytes { SHA256.digest($0) }
         out.replaceSubrange((out.count - 32)..<out.count, with: digest)
         return out
     }

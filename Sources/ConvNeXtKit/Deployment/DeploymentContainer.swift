@@ -115,7 +115,7 @@ public struct DeploymentContainer: Sendable, Equatable {
         out.append(contentsOf: Self.footerMagic)
         Self.put(Self.checksumSHA256, &out)
         Self.pad(&out, to: footerOffset + 32)
-        let digest = out.withUnsafeBytes { SHA256Hasher.digest($0) }
+        let digest = out.withUnsafeBytes { SHA256.digest($0) }
         out.append(contentsOf: digest)
         return out
     }
@@ -165,7 +165,7 @@ public struct DeploymentContainer: Sendable, Equatable {
             throw fail("unknown checksum algorithm \(algorithm)" + (major != majorVersion ? " (format version \(major).\(minor); this tool reads \(majorVersion).x)" : ""))
         }
         let stored = Array(raw[(size - 32)..<size])
-        let computed = SHA256Hasher.digest(UnsafeRawBufferPointer(rebasing: raw[0..<(size - 32)]))
+        let computed = SHA256.digest(UnsafeRawBufferPointer(rebasing: raw[0..<(size - 32)]))
         guard stored == computed else {
             throw fail("checksum mismatch: the file is corrupt (SHA-256 over the file does not match the one stored in its footer)"
                 + (major != majorVersion ? ", or written by format version \(major).\(minor)" : ""))

@@ -77,7 +77,7 @@ public struct DeploymentMetadata: Sendable, Equatable, Codable {
             var record = SourceRecord(path: source.path, format: source.format, opset: source.opset)
             if source.format != "memory", FileManager.default.fileExists(atPath: source.path) {
                 let bytes = try FileIO.read(path: source.path, maxBytes: 4 << 30)
-                record.sha256 = SHA256Hasher.hex(SHA256Hasher.digest(bytes))
+                record.sha256 = SHA256.hex(SHA256.digest(bytes))
                 record.sizeBytes = bytes.count
             }
             return record

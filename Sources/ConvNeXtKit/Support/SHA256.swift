@@ -73,6 +73,25 @@ public struct SHA256: Sendable {
         finalize().map { String(format: "%02x", $0) }.joined()
     }
 
+    /// The 32-byte digest of `data`.
+    public static func digest(_ data: Data) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data)
+        return hasher.finalize()
+    }
+
+    /// The 32-byte digest of raw bytes.
+    public static func digest(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(bytes)
+        return hasher.finalize()
+    }
+
+    /// Lowercase hex of a digest.
+    public static func hex(_ digest: [UInt8]) -> String {
+        digest.map { String(format: "%02x", $0) }.joined()
+    }
+
     /// The hex digest of `data`.
     public static func hex(_ data: Data) -> String {
         var hasher = SHA256()
