@@ -45,7 +45,7 @@ final class DeployableModelTests: XCTestCase {
         let file = try DeployableModel.read(path: out)
         XCTAssertEqual(file.metadata.kind, .float)
         XCTAssertEqual(file.metadata.source.path, onnxPath)
-        XCTAssertEqual(file.metadata.source.sha256, SHA256Hasher.hex(SHA256Hasher.digest(try FileIO.read(path: onnxPath))))
+        XCTAssertEqual(file.metadata.source.sha256, SHA256.hex(SHA256.digest(try FileIO.read(path: onnxPath))))
         XCTAssertEqual(file.metadata.model.depths, original.config.depths)
         XCTAssertEqual(file.metadata.preprocessing.inputTypeRT, .featuremap)
         XCTAssertTrue(file.metadata.createdBy.hasPrefix("ConvNeXtKit"))
