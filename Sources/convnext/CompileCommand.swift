@@ -39,6 +39,15 @@ struct CompileCommand: ParsableCommand {
     @Option(name: .customLong("output-prefix"), help: "Output file name prefix, replacing model_parameters.output_model_file_prefix.")
     var outputPrefix: String?
 
+    @Option(name: .customLong("crop-pct"), help: "For calibration images: timm crop_pct (default: the model's, 0.875 for timm ImageNet models; 1 = no crop).")
+    var cropPct: Double?
+
+    @Option(help: "For calibration images: bicubic | bilinear (default: the model's).")
+    var interpolation: Interpolation?
+
+    @Option(name: .customLong("resize-mode"), help: "For calibration images: crop | letterbox (default crop).")
+    var resizeMode: ResizeMode?
+
     func run() throws {
         try reportingErrors {
             let overrides = CompileConfig.Overrides(model: model, workingDir: workingDir, calibrationType: calibrationType,
@@ -47,7 +56,14 @@ struct CompileCommand: ParsableCommand {
             for warning in parsed.warnings { printToStandardError("warning: \(warning)") }
             // The quantizer: replace with the int8 quantizer's ModelQuantizing adapter.
             let quantizer: ModelQuantizing = UnavailableQuantizer()
-            let result = try CompilePipeline.run(config: parsed, quantizer: quantizer, log: { printToStandardError($0) })
+            let result = try CompilePipeline.run(config: parsed, quantizer: quantizer, imageOptions: { defaults in
+                var o = defaults
+                if let cropPct { o.cropPct = cropPct }
+                if let interpolation { o.interpolation = interpolation }
+                if let resizeMode { o.resizeMode = resizeMode }
+                try o.validate(source: "compile flags")
+                return o
+            }, log: { printToStandardError($0) })
             print(result.reportText, terminator: "")
             print("wrote \(result.modelPath)")
             print("wrote \(result.reportTextPath)")

@@ -104,6 +104,7 @@ public struct CompileResult: Sendable {
 public enum CompilePipeline {
     public static func run(config: CompileConfig, quantizer: ModelQuantizing,
                            imageLoader: CalibrationData.ImageLoader? = nil,
+                           imageOptions: (PreprocessOptions) throws -> PreprocessOptions = { $0 },
                            log: @escaping @Sendable (String) -> Void) throws -> CompileResult {
         if config.calibration.calibrationType == .load {
             throw ConvNeXtError.invalidConfig(path: config.path, reason: "\(config.located("calibration_parameters.calibration_type")): 'load' takes scales from a quantization-aware-trained model, which this tool does not read; use default, max, kl or mix")
@@ -117,7 +118,8 @@ public enum CompilePipeline {
 
         let source = try CalibrationSource.detect(config)
         let calibration = try CalibrationData.load(
-            source, inputShape: model.config.inputShape, preprocessing: plan.preprocessing, imageLoader: imageLoader,
+            source, inputShape: model.config.inputShape, preprocessing: plan.preprocessing,
+            imageLoader: try imageLoader ?? CalibrationData.imageLoader(options: imageOptions(PreprocessOptions(model: model))),
             progress: { done, total in
                 if done == total || done % 10 == 0 { log("calibration data: \(done)/\(total)") }
             })
