@@ -14,19 +14,40 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .target(
             name: "ConvNeXtKit",
-            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "CTurboJPEG",
+                "CSPNG",
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: nativeCPU
+        ),
+        .systemLibrary(
+            name: "CTurboJPEG",
+            pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"]), .brew(["jpeg-turbo"])]
+        ),
+        .systemLibrary(
+            name: "CSPNG",
+            pkgConfig: "spng",
+            providers: [.apt(["libspng-dev"]), .brew(["libspng"])]
         ),
         .executableTarget(
             name: "convnext",
             dependencies: [
                 "ConvNeXtKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            resources: [.copy("Resources/demo")]
+        ),
+        .executableTarget(
+            name: "FuzzTargets",
+            dependencies: ["ConvNeXtKit"]
         ),
         .testTarget(
             name: "ConvNeXtKitTests",

@@ -12,8 +12,16 @@ struct ConvNeXtCommand: ParsableCommand {
             Examples:
               convnext info convnext_atto.onnx
               convnext infer convnext_atto.onnx --input-tensor in.f32 --output-tensor logits.f32
+              convnext download atto && convnext info atto
+              convnext preprocess chelsea.jpg --output-tensor chelsea.f32
+              convnext classify convnext_atto.onnx chelsea.jpg rocket.png --top 5
+              convnext pack convnext_atto.onnx --output convnext_atto.cnxk
+              convnext compile convnext_atto.yaml
+              convnext bench convnext_atto.onnx --threads 1,2 --concurrency 1,2
             """,
-        subcommands: [InfoCommand.self, InferCommand.self, BenchCommand.self]
+        subcommands: [InfoCommand.self, InferCommand.self, ZooCommand.self, DownloadCommand.self,
+                      PreprocessCommand.self, ClassifyCommand.self, EvalCommand.self,
+                      PackCommand.self, CompileCommand.self, BenchCommand.self]
     )
 }
 

@@ -13,19 +13,25 @@ struct InferCommand: ParsableCommand {
 
             Examples:
               convnext infer convnext_atto.onnx --input-tensor input.f32 --output-tensor logits.f32
+              convnext infer convnext_atto.pth --input-tensor input.f32 --output-tensor logits.f32
               convnext infer convnext_atto.onnx --input-tensor input.f32 --output-tensor logits.f32 --threads 2
               convnext infer convnext_atto.onnx --input-tensor input.f32 --output-tensor ref.f32 --engine reference
             """
     )
 
-    @Argument(help: "Model file (.onnx).")
+    @Argument(help: "Model file (.onnx, .safetensors or PyTorch .pth), or a registry name (atto, convnext_atto.d2_in1k; see `convnext zoo`).")
     var model: String
+
+    @Option(help: "Square input size, a multiple of 32 (default: 224 for checkpoints, the graph's for ONNX).")
+    var size: Int?
 
     @Option(name: .customLong("input-tensor"), help: "Raw little-endian float32 NCHW input.")
     var inputTensor: String
 
     @Option(name: .customLong("output-tensor"), help: "Where to write the raw float32 logits.")
     var outputTensor: String
+
+    @OptionGroup var lookup: ModelLookupOptions
 
     @Option(help: "Engine: fast (optimised, default) or reference (the plain NCHW oracle).")
     var engine: EngineKind = .fast
@@ -38,7 +44,7 @@ struct InferCommand: ParsableCommand {
             guard (1...FastEngine.maxThreads).contains(threads) else {
                 throw ConvNeXtError.usage("--threads must be between 1 and \(FastEngine.maxThreads), got \(threads)")
             }
-            let m = try ModelLoader.load(path: model)
+            let m = try lookup.load(model, inputSize: size)
             let input = try Tensor.readBatch(path: inputTensor, imageShape: m.config.inputShape)
             let logits = try engine.make(model: m).inferBatch(input, threads: threads)
             try Tensor(shape: [logits.count, m.config.numClasses], data: logits.flatMap { $0.data })

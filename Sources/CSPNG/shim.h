@@ -1,0 +1,2 @@
+// System-library shim: libspng (Debian: libspng-dev).
+#include <spng.h>

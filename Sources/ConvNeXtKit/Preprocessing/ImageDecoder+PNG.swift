@@ -1,0 +1,55 @@
+import CSPNG
+import Foundation
+
+extension ImageDecoder {
+    /// Decodes any PNG (grey, palette, RGB, with or without alpha, 1 to 16 bits) to RGB8 with
+    /// libspng: alpha and transparency are dropped, 16-bit samples keep their high byte, gamma
+    /// is not applied (as Pillow).
+    static func decodePNG(_ bytes: UnsafeRawBufferPointer, path: String) throws -> RGBImage {
+        guard let base = bytes.baseAddress else {
+            throw ConvNeXtError.invalidInput(path: path, reason: "the image file is empty")
+        }
+        guard let ctx = spng_ctx_new(0) else {
+            throw ConvNeXtError.io(path: path, reason: "cannot start the PNG decoder")
+        }
+        defer { spng_ctx_free(ctx) }
+        func fail(_ code: Int32, _ what: String) -> ConvNeXtError {
+            let text = String(cString: spng_strerror(code))
+            let truncated = code == SPNG_IO_EOF.rawValue || code == SPNG_EOF.rawValue
+            return ConvNeXtError.invalidInput(path: path,
+                reason: truncated ? "truncated PNG (\(what): \(text))" : "corrupt PNG (\(what): \(text))")
+        }
+        spng_set_image_limits(ctx, UInt32(maxSide), UInt32(maxSide))
+        // Bounds the memory metadata chunks (text, ICC profiles) may take.
+        spng_set_chunk_limits(ctx, 64 << 20, 64 << 20)
+        spng_set_png_buffer(ctx, base, bytes.count)
+
+        var header = spng_ihdr()
+        let headerStatus = spng_get_ihdr(ctx, &header)
+        if headerStatus != 0 {
+            // Dimensions beyond the limits set above come back as a header error: say which.
+            if headerStatus == SPNG_EWIDTH.rawValue || headerStatus == SPNG_EHEIGHT.rawValue
+                || headerStatus == SPNG_EUSER_WIDTH.rawValue || headerStatus == SPNG_EUSER_HEIGHT.rawValue {
+                throw ConvNeXtError.invalidInput(path: path,
+                    reason: "PNG image size is invalid or larger than \(maxSide) per side (\(String(cString: spng_strerror(headerStatus))))")
+            }
+            throw fail(headerStatus, "header")
+        }
+        try checkDimensions(width: Int(header.width), height: Int(header.height), path: path, format: "PNG")
+
+        let format = Int32(SPNG_FMT_RGB8.rawValue)
+        var size = 0
+        let sizeStatus = spng_decoded_image_size(ctx, format, &size)
+        guard sizeStatus == 0 else { throw fail(sizeStatus, "size") }
+        let w = Int(header.width), h = Int(header.height)
+        guard size == w * h * 3 else {
+            throw ConvNeXtError.invalidInput(path: path, reason: "corrupt PNG (decoded size \(size) does not match \(w)x\(h) RGB)")
+        }
+        var pixels = [UInt8](repeating: 0, count: size)
+        let status = pixels.withUnsafeMutableBytes { out in
+            spng_decode_image(ctx, out.baseAddress, size, format, 0)
+        }
+        guard status == 0 else { throw fail(status, "image data") }
+        return RGBImage(width: w, height: h, pixels: pixels)
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+
+/// How `ModelDownloader` fetches.
+public struct DownloadOptions: Sendable {
+    /// Source to fetch from (`hub`, `github`, ...); nil for the entry's default source.
+    public var source: String?
+    /// Replaces scheme, host and port of the source URL, and prefixes its path (mirrors, tests).
+    public var baseURL: String?
+    /// Download again even when a verified file is cached.
+    public var force: Bool
+    /// Seconds without data before giving up.
+    public var timeout: TimeInterval
+    /// Called as the download goes (on a background queue).
+    public var progress: (@Sendable (DownloadProgress) -> Void)?
+
+    public init(source: String? = nil, baseURL: String? = nil, force: Bool = false, timeout: TimeInterval = 60,
+                progress: (@Sendable (DownloadProgress) -> Void)? = nil) {
+        self.source = source
+        self.baseURL = baseURL
+        self.force = force
+        self.timeout = timeout
+        self.progress = progress
+    }
+}
+
+/// Where a download is.
+public struct DownloadProgress: Sendable {
+    public enum Phase: Sendable { case downloading, verifying, done, failed }
+    /// `name.tag` of the entry.
+    public var label: String
+    public var phase: Phase
+    public var bytes: Int64
+    /// Total bytes, when the server or the registry says.
+    public var total: Int64?
+    /// Seconds since the request.
+    public var elapsed: Double
+
+    public init(label: String, phase: Phase, bytes: Int64, total: Int64?, elapsed: Double) {
+        self.label = label
+        self.phase = phase
+        self.bytes = bytes
+        self.total = total
+        self.elapsed = elapsed
+    }
+}
+
+/// What `download` did.
+public struct DownloadResult: Sendable {
+    public var entry: ZooEntry
+    public var source: String
+    /// The verified file in the cache.
+    public var path: String
+    /// The URL fetched (after `baseURL`), or the registry URL when nothing was fetched.
+    public var url: String
+    /// True when a verified copy was already cached and nothing was fetched.
+    public var wasCached: Bool
+    public var sha256: String
+    public var bytes: Int64
+    public var parameterCount: Int
+}
+
+/// Fetches registry entries into the cache: to a temporary file beside the final one, verified
+/// (size, SHA-256, loads as the expected model), then renamed into place.
+public enum ModelDownloader {
+    /// Largest file accepted when the registry gives no size (the model loader's own limit).
+    public static let maxUnsizedBytes: Int64 = 2 << 30
+
+    /// Downloads and verifies `entry` unless a verified copy is cached.
+    public static func download(_ entry: ZooEntry, cache: ModelCache, options: DownloadOptions = DownloadOptions()) throws -> DownloadResult {
+        let source = try chooseSource(entry, requested: options.source)
+        guard let file = entry.sources[source] else { throw ConvNeXtError.usage("\(entry.id) has no source '\(source)'") }
+        let final = cache.path(for: entry, file: file)
+        if !options.force, cache.isVerified(path: final, entry: entry, file: file),
+           let marker = VerificationMarker.read(from: ModelCache.markerPath(for: final)) {
+            return DownloadResult(entry: entry, source: source, path: final.path, url: file.url, wasCached: true,
+                                  sha256: marker.sha256, bytes: marker.size, parameterCount: marker.params)
+        }
+        let url = try options.baseURL.map { try rebase(file.url, onto: $0) } ?? URL(string: file.url)
+        guard let url else { throw ConvNeXtError.usage("\(entry.id): '\(file.url)' is not a URL") }
+
+        let folder = final.deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw ConvNeXtError.io(path: folder.path, reason: "cannot create the cache folder: \(error.localizedDescription)")
+        }
+        ModelCache.removeStaleTemporaryFiles(in: folder)
+
+        let temp = ModelCache.temporaryPath(for: final)
+        inProgress.insert(temp.path)
+        defer {
+            // Gone already when renamed into place; on any failure this removes the partial file.
+            unlink(temp.path)
+            inProgress.remove(temp.path)
+        }
+        let started = Date()
+        let label = entry.id
+        let report = options.progress
+        func phase(_ p: DownloadProgress.Phase, _ bytes: Int64, _ total: Int64?, elapsed: Double? = nil) {
+            report?(DownloadProgress(label: label, phase: p, bytes: bytes, total: total,
+                                     elapsed: elapsed ?? Date().timeIntervalSince(started)))
+        }
+        phase(.downloading, 0, file.size)
+        let knownSize = file.size
+        var onBytes: (@Sendable (Int64, Int64?) -> Void)?
+        if let report {
+            onBytes = { bytes, total in
+                report(DownloadProgress(label: label, phase: .downloading, bytes: bytes, total: total ?? knownSize,
+                                        elapsed: Date().timeIntervalSince(started)))
+            }
+        }
+        let fetched: HTTPFileFetcher.Fetched
+        var transferSeconds = 0.0
+        let marker: VerificationMarker
+        do {
+            fetched = try HTTPFileFetcher.fetch(url: url, to: temp.path, maxBytes: file.size ?? maxUnsizedBytes,
+                                                timeout: options.timeout, progress: onBytes)
+            transferSeconds = Date().timeIntervalSince(started)
+            phase(.verifying, fetched.bytes, fetched.bytes, elapsed: transferSeconds)
+            marker = try ModelVerifier.verify(path: temp.path, entry: entry, file: file, displayName: url.absoluteString,
+                                              digest: fetched.sha256)
+        } catch {
+            phase(.failed, 0, nil)
+            unlink(temp.path)
+            rmdir(folder.path)  // only succeeds when empty: a failed first download leaves no trace
+            throw error
+        }
+        // The old marker describes the old file: drop it before the new file takes its place.
+        unlink(ModelCache.markerPath(for: final).path)
+        guard rename(temp.path, final.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            phase(.failed, 0, nil)
+            throw ConvNeXtError.io(path: final.path, reason: "cannot move the download into place: \(reason)")
+        }
+        try marker.write(besides: final)
+        // The rate shown is the transfer's, without the verification time.
+        phase(.done, fetched.bytes, fetched.bytes, elapsed: transferSeconds)
+        return DownloadResult(entry: entry, source: source, path: final.path, url: url.absoluteString, wasCached: false,
+                              sha256: fetched.sha256, bytes: fetched.bytes, parameterCount: marker.params)
+    }
+
+    /// The requested source, or the entry's default; a clear error when the entry lacks it.
+    public static func chooseSource(_ entry: ZooEntry, requested: String?) throws -> String {
+        if let requested {
+            guard entry.sources[requested] != nil else {
+                throw ConvNeXtError.usage("\(entry.id) has no \(requested) source (it has: \(entry.sourceNames.joined(separator: ", ")))")
+            }
+            return requested
+        }
+        guard let source = entry.defaultSource else { throw ConvNeXtError.usage("\(entry.id) has no sources") }
+        return source
+    }
+
+    /// `url` with scheme, host and port taken from `base`, and `base`'s path put before its path:
+    /// `https://github.com/a/b.pth` onto `http://127.0.0.1:8080/mirror` is `http://127.0.0.1:8080/mirror/a/b.pth`.
+    public static func rebase(_ url: String, onto base: String) throws -> URL {
+        guard let baseComponents = URLComponents(string: base), let scheme = baseComponents.scheme?.lowercased(),
+              ["http", "https"].contains(scheme), let host = baseComponents.host, !host.isEmpty else {
+            throw ConvNeXtError.usage("--base-url '\(base)' is not an http(s) URL with a host")
+        }
+        guard var components = URLComponents(string: url) else { throw ConvNeXtError.usage("'\(url)' is not a URL") }
+        components.scheme = scheme
+        components.host = host
+        components.port = baseComponents.port
+        components.user = nil
+        components.password = nil
+        var prefix = baseComponents.percentEncodedPath
+        while prefix.hasSuffix("/") { prefix.removeLast() }
+        components.percentEncodedPath = prefix + components.percentEncodedPath
+        guard let result = components.url else { throw ConvNeXtError.usage("cannot combine '\(base)' with '\(url)'") }
+        return result
+    }
+
+    // MARK: - Interrupts
+
+    /// Temporary files being written now, for `removeFilesInProgress`.
+    private static let inProgress = PathSet()
+
+    /// Deletes the partial files of downloads running in this process. For signal handlers
+    /// (SIGINT, SIGTERM) that end the process mid-download; files of killed processes are
+    /// removed by the next download into the same folder.
+    public static func removeFilesInProgress() {
+        for path in inProgress.all() { unlink(path) }
+    }
+}
+
+/// A set of paths behind a lock.
+private final class PathSet: @unchecked Sendable {
+    private let lock = NSLock()
+    private var paths: Set<String> = []
+    func insert(_ path: String) { lock.lock(); paths.insert(path); lock.unlock() }
+    func remove(_ path: String) { lock.lock(); paths.remove(path); lock.unlock() }
+    func all() -> [String] { lock.lock(); defer { lock.unlock() }; return Array(paths) }
+}

@@ -1,0 +1,67 @@
+import ConvNeXtKit
+import Foundation
+
+/// libFuzzer entry points for every reader of untrusted files.
+///
+/// `scripts/fuzz` builds this target with `-sanitize=fuzzer,address -DFUZZING -parse-as-library`,
+/// choosing the reader with `CONVNEXT_FUZZ_TARGET`. In a normal build it is a small tool that
+/// replays files through a reader (to reproduce a finding): `FuzzTargets onnx crash-1234`.
+enum FuzzTarget: String, CaseIterable {
+    case onnx
+
+    /// Feeds `data` to the reader; errors are the expected outcome for bad input, crashes are bugs.
+    func run(_ data: Data) {
+        switch self {
+        case .onnx:
+            _ = try? ONNXImporter.load(data: data, path: "fuzz.onnx")
+        }
+    }
+}
+
+#if FUZZING
+/// The reader under test, from the environment (read once).
+nonisolated(unsafe) private var selectedTarget: FuzzTarget? = nil
+
+/// libFuzzer's driver; SwiftPM names an executable's entry `FuzzTargets_main`, so we start it ourselves.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
+
+@_cdecl("FuzzTargets_main")
+func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    let name = ProcessInfo.processInfo.environment["CONVNEXT_FUZZ_TARGET"] ?? "onnx"
+    guard let target = FuzzTarget(rawValue: name) else {
+        print("unknown CONVNEXT_FUZZ_TARGET \(name)")
+        return 2
+    }
+    selectedTarget = target
+    var count = argc
+    var vector = argv
+    return LLVMFuzzerRunDriver(&count, &vector) { bytes, size in
+        guard let bytes else { return 0 }
+        selectedTarget?.run(Data(bytes: bytes, count: size))
+        return 0
+    }
+}
+#else
+@main
+struct FuzzReplay {
+    static func main() {
+        let args = CommandLine.arguments.dropFirst()
+        guard let name = args.first, let target = FuzzTarget(rawValue: name), args.count >= 2 else {
+            print("usage: FuzzTargets \(FuzzTarget.allCases.map(\.rawValue).joined(separator: "|")) FILE...")
+            return
+        }
+        for path in args.dropFirst() {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                print("\(path): cannot read")
+                continue
+            }
+            target.run(data)
+            print("\(path): ok")
+        }
+    }
+}
+#endif

@@ -1,0 +1,79 @@
+import ArgumentParser
+import ConvNeXtKit
+import Foundation
+
+/// `convnext compile`: quantize a model from an hb_mapper-style YAML config into one deployable file.
+struct CompileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compile",
+        abstract: "Quantize a model as a vendor (hb_mapper) YAML config describes, into one deployable .cnxk file.",
+        discussion: """
+            Reads model_parameters, input_parameters, calibration_parameters and compiler_parameters \
+            (docs/config.md lists every key). Paths in the YAML are relative to the YAML file; paths \
+            given on the command line are relative to the current folder. Writes \
+            WORKING_DIR/PREFIX.cnxk, PREFIX_quant_report.txt and PREFIX_quant_report.json. Warnings \
+            (unknown keys, node names that match no node, a model file named after another variant) \
+            go to stderr; any error writes nothing and exits 1.
+
+            Examples:
+              convnext compile convnext_atto.yaml
+              convnext compile convnext_atto.yaml --model convnext_atto.onnx --cal-data-dir cal_f32 --working-dir out
+            """
+    )
+
+    @Argument(help: "The YAML config (hb_mapper schema).")
+    var config: String
+
+    @Option(help: "Model file, replacing model_parameters.onnx_model.")
+    var model: String?
+
+    @Option(name: .customLong("working-dir"), help: "Output folder, replacing model_parameters.working_dir.")
+    var workingDir: String?
+
+    @Option(name: .customLong("calibration-type"), help: "default, max, kl, mix or skip, replacing calibration_parameters.calibration_type.")
+    var calibrationType: String?
+
+    @Option(name: .customLong("cal-data-dir"), help: "Calibration folder, replacing calibration_parameters.cal_data_dir.")
+    var calDataDir: String?
+
+    @Option(name: .customLong("output-prefix"), help: "Output file name prefix, replacing model_parameters.output_model_file_prefix.")
+    var outputPrefix: String?
+
+    @Option(name: .customLong("crop-pct"), help: "For calibration images: timm crop_pct (default: the model's, 0.875 for timm ImageNet models; 1 = no crop).")
+    var cropPct: Double?
+
+    @Option(help: "For calibration images: bicubic | bilinear (default: the model's).")
+    var interpolation: Interpolation?
+
+    @Option(name: .customLong("resize-mode"), help: "For calibration images: crop | letterbox (default crop).")
+    var resizeMode: ResizeMode?
+
+    func run() throws {
+        try reportingErrors {
+            let overrides = CompileConfig.Overrides(model: model, workingDir: workingDir, calibrationType: calibrationType,
+                                                    calDataDir: calDataDir, outputPrefix: outputPrefix)
+            let parsed = try CompileConfig.load(path: config, overrides: overrides)
+            for warning in parsed.warnings { printToStandardError("warning: \(warning)") }
+            // The quantizer: replace with the int8 quantizer's ModelQuantizing adapter.
+            let quantizer: ModelQuantizing = UnavailableQuantizer()
+            let result = try CompilePipeline.run(config: parsed, quantizer: quantizer, imageOptions: { defaults in
+                var o = defaults
+                if let cropPct { o.cropPct = cropPct }
+                if let interpolation { o.interpolation = interpolation }
+                if let resizeMode { o.resizeMode = resizeMode }
+                try o.validate(source: "compile flags")
+                return o
+            }, log: { printToStandardError($0) })
+            print(result.reportText, terminator: "")
+            print("wrote \(result.modelPath)")
+            print("wrote \(result.reportTextPath)")
+            print("wrote \(result.reportJSONPath)")
+            if let dir = result.layerDumpDirectory { print("wrote layer outputs to \(dir)") }
+        }
+    }
+}
+
+/// One line on stderr.
+func printToStandardError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import ConvNeXtKit
+import Foundation
+
+/// `--registry` and `--cache`: which models exist and where downloads live.
+struct RegistryOptions: ParsableArguments {
+    @Option(name: .customLong("registry"), help: ArgumentHelp(
+        "JSON file adding or overriding registry models (default: $CONVNEXT_REGISTRY; schema in docs/zoo.md).",
+        valueName: "file"))
+    var registryFile: String?
+
+    @Option(name: .customLong("cache"), help: ArgumentHelp(
+        "Download cache folder (default: $CONVNEXT_CACHE, else $XDG_CACHE_HOME/convnext, else ~/.cache/convnext).",
+        valueName: "dir"))
+    var cacheDirectory: String?
+
+    func registry() throws -> ModelRegistry { try ModelRegistry.standard(file: registryFile) }
+    func cache() -> ModelCache { ModelCache.standard(override: cacheDirectory) }
+}
+
+/// `--source` and `--base-url`: where downloads come from.
+struct DownloadSourceOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Where to download from: hub or github (default: the source whose SHA-256 the registry pins, i.e. github "
+            + "for the four timm release files; otherwise hub).",
+        valueName: "hub|github"))
+    var source: String?
+
+    @Option(name: .customLong("base-url"), help: ArgumentHelp(
+        "Replace scheme, host and port of the download URL, and prefix its path (a mirror, or a local test server).",
+        valueName: "url"))
+    var baseURL: String?
+
+    /// Options drawing a progress bar on stderr when it is a terminal.
+    func downloadOptions(force: Bool = false) -> DownloadOptions {
+        let bar = DownloadProgressBar()
+        return DownloadOptions(source: source, baseURL: baseURL, force: force, progress: { progress in
+            // Reported before the partial file is created: from here on Ctrl-C must clean up.
+            if progress.phase == .downloading, progress.bytes == 0 { InterruptCleanup.install() }
+            bar.update(progress)
+        })
+    }
+}
+
+/// For every command that takes a model: a file, or a registry name resolved to its cached download.
+struct ModelLookupOptions: ParsableArguments {
+    @Flag(help: "Download a registry model (e.g. atto) that is not in the cache yet, instead of failing.")
+    var download = false
+
+    @OptionGroup var registry: RegistryOptions
+    @OptionGroup var sources: DownloadSourceOptions
+
+    /// The resolver these options describe.
+    func resolver() throws -> ModelResolver {
+        ModelResolver(registry: try registry.registry(), cache: registry.cache(), options: sources.downloadOptions())
+    }
+
+    /// Loads `nameOrPath`: a model file, or a registry name (its preprocessing becomes the model's default).
+    func load(_ nameOrPath: String, inputSize: Int? = nil, allowRandomVariants: Bool = false) throws -> ConvNeXtModel {
+        try resolver().resolve(nameOrPath, download: download, allowRandomVariants: allowRandomVariants,
+                               inputSize: inputSize)
+    }
+}
+
+/// On Ctrl-C or SIGTERM during a download, removes the partial file before exiting.
+enum InterruptCleanup {
+    private static let state = State()
+
+    private final class State: @unchecked Sendable {
+        let lock = NSLock()
+        var sources: [DispatchSourceSignal] = []
+    }
+
+    /// Installs the handlers once per process.
+    static func install() {
+        state.lock.lock()
+        defer { state.lock.unlock() }
+        guard state.sources.isEmpty else { return }
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                ModelDownloader.removeFilesInProgress()
+                let newline = isatty(STDERR_FILENO) != 0 ? "\n" : ""
+                FileHandle.standardError.write(Data("\(newline)error: interrupted; the partial download was removed\n".utf8))
+                exit(128 + signalNumber)
+            }
+            source.resume()
+            state.sources.append(source)
+        }
+    }
+}
