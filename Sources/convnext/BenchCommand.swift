@@ -70,7 +70,7 @@ struct BenchCommand: ParsableCommand {
                 if profile {
                     let p = EngineBenchmark.profile(engine, threads: t, runs: max(runs / 2, 10))
                     var ms: [String: Double] = [:]
-                    for kind in LayerKind.allCases where t > 1 || kind != .sync { ms[kind.description] = p[kind] * 1e3 }
+                    for kind in LayerKind.allCases where t > 1 || kind != .sync { ms[kind.key] = p[kind] * 1e3 }
                     r.profileMs = ms
                 }
                 results.append(r)
@@ -125,7 +125,7 @@ struct BenchCommand: ParsableCommand {
             let total = p.values.reduce(0, +)
             lines.append("profile, threads=\(r.threads) (median CPU ms per inference and kind, calling thread):")
             for kind in LayerKind.allCases {
-                guard let ms = p[kind.description] else { continue }
+                guard let ms = p[kind.key] else { continue }
                 lines.append("  " + kind.description.padding(toLength: 34, withPad: " ", startingAt: 0)
                              + String(format: "%7.3f ms  %5.1f%%", ms, total > 0 ? 100 * ms / total : 0))
             }

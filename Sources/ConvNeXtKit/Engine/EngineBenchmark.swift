@@ -17,7 +17,7 @@ public enum EngineBenchmark {
         public var p90Ms: Double
         /// Inferences per second over all workers.
         public var fps: Double
-        /// Mean milliseconds per layer kind, when profiled.
+        /// Median CPU milliseconds per layer kind (`LayerKind.key`), when profiled.
         public var profileMs: [String: Double]?
 
         enum CodingKeys: String, CodingKey {

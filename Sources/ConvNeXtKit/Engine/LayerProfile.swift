@@ -4,6 +4,20 @@ import Foundation
 public enum LayerKind: Int, CaseIterable, Sendable, Codable, CustomStringConvertible {
     case stem, dwconv, norm, pointwise1, pointwise2, downsample, head, sync
 
+    /// Short key for JSON output.
+    public var key: String {
+        switch self {
+        case .stem: return "stem"
+        case .dwconv: return "dwconv"
+        case .norm: return "norm"
+        case .pointwise1: return "pointwise1"
+        case .pointwise2: return "pointwise2"
+        case .downsample: return "downsample"
+        case .head: return "head"
+        case .sync: return "sync"
+        }
+    }
+
     public var description: String {
         switch self {
         case .stem: return "stem"
