@@ -20,7 +20,7 @@ struct ConvNeXtCommand: ParsableCommand {
               convnext bench convnext_atto.onnx --threads 1,2 --concurrency 1,2
             """,
         subcommands: [InfoCommand.self, InferCommand.self, ZooCommand.self, DownloadCommand.self,
-                      PreprocessCommand.self, ClassifyCommand.self, EvalCommand.self,
+                      PreprocessCommand.self, ClassifyCommand.self, EvalCommand.self, TableCommand.self,
                       PackCommand.self, CompileCommand.self, BenchCommand.self]
     )
 }

@@ -9,6 +9,8 @@ func makeEngine(model: ConvNeXtModel, kind: EngineKind = .fast) throws -> any In
 struct OpenedModel {
     var path: String
     var config: ConvNeXtConfig
+    /// Parameter count, when the model's weights are known as floats.
+    var params: Int?
     var engine: any InferenceEngine
     /// Preprocessing defaults from the model (input size, crop_pct, interpolation, mean/std).
     var preprocessDefaults: PreprocessOptions
@@ -32,6 +34,6 @@ struct NV12ModelInput {
 /// Opens `nameOrPath` for running: float models get the fast engine.
 func openModel(_ nameOrPath: String, lookup: ModelLookupOptions, inputSize: Int?) throws -> OpenedModel {
     let model = try lookup.load(nameOrPath, inputSize: inputSize)
-    return OpenedModel(path: nameOrPath, config: model.config, engine: try makeEngine(model: model),
+    return OpenedModel(path: nameOrPath, config: model.config, params: model.parameterCount, engine: try makeEngine(model: model),
                        preprocessDefaults: PreprocessOptions(model: model), nv12Input: nil)
 }
