@@ -16,9 +16,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
+        /// Int8 micro-kernels (AVX-512 VNNI with a portable fallback, chosen at run time).
+        .target(
+            name: "CConvNeXtInt8",
+            cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]
+        ),
         .target(
             name: "ConvNeXtKit",
-            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["CConvNeXtInt8", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: nativeCPU
         ),
         .executableTarget(

@@ -1,0 +1,167 @@
+// AVX-512 VNNI u8 x s8 GEMM kernels: 6 rows x up to 64 columns (int8 input) or 6 x 32 (int16 input
+// as two byte planes) of Int32 accumulators, one vpdpbusd per 4 k per 16 columns, and the fused
+// epilogue (scale, bias, GELU, requantise, residual add) while the tile is in registers.
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+#include "int8_kernels_internal.h"
+#include "int8_scalar_math.h"
+
+#pragma STDC FP_CONTRACT OFF
+
+#define VNNI_TARGET __attribute__((target("avx512vnni,avx512bw,avx512vl,avx512dq,avx512f")))
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+enum { VNNI_MR = 6 };
+
+/// Same operations as cnxq_gelu_scalar, sixteen lanes at a time.
+VNNI_TARGET ALWAYS_INLINE __m512 gelu_v(__m512 v) {
+    __m512 a = _mm512_min_ps(_mm512_abs_ps(v), _mm512_set1_ps(CNXQ_GELU_LIMIT));
+    __m512i i = _mm512_cvttps_epi32(_mm512_mul_ps(a, _mm512_set1_ps(1.0f / CNXQ_GELU_WIDTH)));
+    i = _mm512_min_epi32(i, _mm512_set1_epi32(CNXQ_GELU_INTERVALS - 1));
+    __m512 r = _mm512_sub_ps(a, _mm512_mul_ps(_mm512_cvtepi32_ps(i), _mm512_set1_ps(CNXQ_GELU_WIDTH)));
+    __m512 p = _mm512_permutexvar_ps(i, _mm512_load_ps(cnxq_gelu_coefficients[5]));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_permutexvar_ps(i, _mm512_load_ps(cnxq_gelu_coefficients[4])));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_permutexvar_ps(i, _mm512_load_ps(cnxq_gelu_coefficients[3])));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_permutexvar_ps(i, _mm512_load_ps(cnxq_gelu_coefficients[2])));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_permutexvar_ps(i, _mm512_load_ps(cnxq_gelu_coefficients[1])));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_permutexvar_ps(i, _mm512_load_ps(cnxq_gelu_coefficients[0])));
+    __mmask16 positive = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GE_OQ);
+    const __m512 half = _mm512_set1_ps(0.5f);
+    __m512 phi = _mm512_mask_blend_ps(positive, _mm512_sub_ps(half, p), _mm512_add_ps(half, p));
+    return _mm512_mul_ps(v, phi);
+}
+
+/// Same operations as cnxq_quantize_scalar.
+VNNI_TARGET ALWAYS_INLINE __m512i quantize_v(__m512 x, const cnxq_epilogue *ep, int32_t qmax) {
+    __m512 t = _mm512_mul_ps(x, _mm512_set1_ps(ep->inv_scale));
+    t = _mm512_max_ps(t, _mm512_set1_ps((float)(-ep->zero_point) - 1.0f));
+    t = _mm512_min_ps(t, _mm512_set1_ps((float)(qmax - ep->zero_point) + 1.0f));
+    __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(t), _mm512_set1_epi32(ep->zero_point));
+    q = _mm512_max_epi32(q, _mm512_setzero_si512());
+    return _mm512_min_epi32(q, _mm512_set1_epi32(qmax));
+}
+
+/// Writes 16 columns (mask) of one output row from their biased values v.
+VNNI_TARGET ALWAYS_INLINE void store_v(const cnxq_epilogue *ep, size_t offset, __mmask16 mask, __m512 v) {
+    switch (ep->kind) {
+    case CNXQ_OUT_F32:
+        _mm512_mask_storeu_ps((float *)ep->out + offset, mask, v);
+        break;
+    case CNXQ_OUT_F32_ADD: {
+        __m512 r = _mm512_maskz_loadu_ps(mask, ep->residual + offset);
+        _mm512_mask_storeu_ps((float *)ep->out + offset, mask, _mm512_add_ps(r, v));
+        break;
+    }
+    case CNXQ_OUT_GELU_F32:
+        _mm512_mask_storeu_ps((float *)ep->out + offset, mask, gelu_v(v));
+        break;
+    case CNXQ_OUT_GELU_U8:
+        _mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)ep->out + offset, mask, quantize_v(gelu_v(v), ep, 255));
+        break;
+    case CNXQ_OUT_GELU_U16: {
+        __m512i q = quantize_v(gelu_v(v), ep, 65535);
+        _mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)ep->out + offset, mask, _mm512_srli_epi32(q, 8));
+        _mm512_mask_cvtusepi32_storeu_epi8(ep->out_lo + offset, mask, _mm512_and_si512(q, _mm512_set1_epi32(255)));
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/// One VNNI_MR x (16 * nv) tile; nv and planes are constants after inlining.
+VNNI_TARGET ALWAYS_INLINE void tile_v(const int nv, const int planes, size_t m0, size_t m_end, size_t n0, size_t n,
+                                      size_t k_groups, const uint8_t *a, const uint8_t *a_lo, size_t lda,
+                                      const int8_t *bp, size_t panel_bytes, const cnxq_epilogue *ep) {
+    __m512i acc[VNNI_MR][4];
+    __m512i acc_lo[VNNI_MR][4];
+    const uint8_t *rows[VNNI_MR];
+    const uint8_t *rows_lo[VNNI_MR];
+    for (int r = 0; r < VNNI_MR; r++) {
+        // Rows past the end repeat the last row: one tile shape, results discarded.
+        size_t m = m0 + (size_t)r < m_end ? m0 + (size_t)r : m_end - 1;
+        rows[r] = a + m * lda;
+        rows_lo[r] = planes == 2 ? a_lo + m * lda : rows[r];
+        for (int j = 0; j < nv; j++) {
+            acc[r][j] = _mm512_setzero_si512();
+            acc_lo[r][j] = _mm512_setzero_si512();
+        }
+    }
+    for (size_t g = 0; g < k_groups; g++) {
+        __m512i b[4];
+        for (int j = 0; j < nv; j++) b[j] = _mm512_loadu_si512((const void *)(bp + (size_t)j * panel_bytes + g * 64));
+        for (int r = 0; r < VNNI_MR; r++) {
+            int32_t x;
+            memcpy(&x, rows[r] + 4 * g, 4);
+            const __m512i av = _mm512_set1_epi32(x);
+            for (int j = 0; j < nv; j++) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], av, b[j]);
+            if (planes == 2) {
+                int32_t y;
+                memcpy(&y, rows_lo[r] + 4 * g, 4);
+                const __m512i al = _mm512_set1_epi32(y);
+                for (int j = 0; j < nv; j++) acc_lo[r][j] = _mm512_dpbusd_epi32(acc_lo[r][j], al, b[j]);
+            }
+        }
+    }
+    for (int j = 0; j < nv; j++) {
+        const size_t col = n0 + 16 * (size_t)j;
+        if (col >= n) break;
+        const __mmask16 mask = n - col >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - col)) - 1);
+        const __m512 scale = _mm512_loadu_ps(ep->scale + col);
+        const __m512 bias = _mm512_loadu_ps(ep->bias + col);
+        const __m512i zc = _mm512_loadu_si512((const void *)(ep->zp_colsum + col));
+        __m512i zc_lo = zc;
+        if (planes == 2) zc_lo = _mm512_loadu_si512((const void *)(ep->zp_colsum_lo + col));
+        for (int r = 0; r < VNNI_MR; r++) {
+            const size_t m = m0 + (size_t)r;
+            if (m >= m_end) break;
+            __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][j], zc));
+            if (planes == 2) {
+                __m512 lo = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc_lo[r][j], zc_lo));
+                v = _mm512_add_ps(_mm512_mul_ps(v, _mm512_set1_ps(256.0f)), lo);
+            }
+            v = _mm512_add_ps(_mm512_mul_ps(v, scale), bias);
+            store_v(ep, cnxq_out_offset(ep, m) + col, mask, v);
+        }
+    }
+}
+
+VNNI_TARGET void cnxq_gemm_u8s8_6x64c4_avx512vnni(size_t m_begin, size_t m_end, size_t n, size_t k_groups,
+                                                  const uint8_t *a, const uint8_t *a_lo, size_t lda,
+                                                  const int8_t *b_packed, const cnxq_epilogue *ep) {
+    (void)a_lo;
+    const size_t panels = (n + 15) / 16;
+    const size_t panel_bytes = k_groups * 64;
+    for (size_t p0 = 0; p0 < panels; p0 += 4) {
+        const size_t nv = panels - p0 < 4 ? panels - p0 : 4;
+        const int8_t *bp = b_packed + p0 * panel_bytes;
+        for (size_t m0 = m_begin; m0 < m_end; m0 += VNNI_MR) {
+            switch (nv) {
+            case 4: tile_v(4, 1, m0, m_end, p0 * 16, n, k_groups, a, NULL, lda, bp, panel_bytes, ep); break;
+            case 3: tile_v(3, 1, m0, m_end, p0 * 16, n, k_groups, a, NULL, lda, bp, panel_bytes, ep); break;
+            case 2: tile_v(2, 1, m0, m_end, p0 * 16, n, k_groups, a, NULL, lda, bp, panel_bytes, ep); break;
+            default: tile_v(1, 1, m0, m_end, p0 * 16, n, k_groups, a, NULL, lda, bp, panel_bytes, ep); break;
+            }
+        }
+    }
+}
+
+VNNI_TARGET void cnxq_gemm_u16s8_6x32c4_avx512vnni(size_t m_begin, size_t m_end, size_t n, size_t k_groups,
+                                                   const uint8_t *a, const uint8_t *a_lo, size_t lda,
+                                                   const int8_t *b_packed, const cnxq_epilogue *ep) {
+    const size_t panels = (n + 15) / 16;
+    const size_t panel_bytes = k_groups * 64;
+    for (size_t p0 = 0; p0 < panels; p0 += 2) {
+        const size_t nv = panels - p0 < 2 ? panels - p0 : 2;
+        const int8_t *bp = b_packed + p0 * panel_bytes;
+        for (size_t m0 = m_begin; m0 < m_end; m0 += VNNI_MR) {
+            if (nv == 2) tile_v(2, 2, m0, m_end, p0 * 16, n, k_groups, a, a_lo, lda, bp, panel_bytes, ep);
+            else tile_v(1, 2, m0, m_end, p0 * 16, n, k_groups, a, a_lo, lda, bp, panel_bytes, ep);
+        }
+    }
+}
+
+#define CNXQ_LN_TARGET __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
+#define CNXQ_LN_NAME cnxq_layernorm_avx512
+#include "int8_layernorm_impl.h"
+#endif

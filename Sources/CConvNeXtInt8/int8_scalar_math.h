@@ -1,0 +1,72 @@
+// Scalar epilogue arithmetic shared by the portable kernels, cnxq_apply_output and (operation for
+// operation) mirrored by the AVX-512 code, so every path rounds identically.
+// Multiplies and adds are never fused (FP_CONTRACT OFF, -ffp-contract=off).
+#pragma once
+#include <math.h>
+#include <stdint.h>
+#include <stddef.h>
+#include "CConvNeXtInt8.h"
+#include "int8_gelu_table.h"
+
+#pragma STDC FP_CONTRACT OFF
+
+/// GELU(v) = v * Phi(v) with Phi from the piecewise polynomial table.
+static inline float cnxq_gelu_scalar(float v) {
+    float a = fabsf(v);
+    a = a < CNXQ_GELU_LIMIT ? a : CNXQ_GELU_LIMIT;
+    int32_t i = (int32_t)(a * (1.0f / CNXQ_GELU_WIDTH));
+    i = i < CNXQ_GELU_INTERVALS - 1 ? i : CNXQ_GELU_INTERVALS - 1;
+    float r = a - (float)i * CNXQ_GELU_WIDTH;
+    float p = cnxq_gelu_coefficients[5][i];
+    p = p * r + cnxq_gelu_coefficients[4][i];
+    p = p * r + cnxq_gelu_coefficients[3][i];
+    p = p * r + cnxq_gelu_coefficients[2][i];
+    p = p * r + cnxq_gelu_coefficients[1][i];
+    p = p * r + cnxq_gelu_coefficients[0][i];
+    float phi = v >= 0.0f ? 0.5f + p : 0.5f - p;
+    return v * phi;
+}
+
+/// clamp(rint(x * inv_scale) + zero_point, 0, qmax); the float clamp first keeps the conversion in range.
+static inline int32_t cnxq_quantize_scalar(float x, float inv_scale, int32_t zero_point, int32_t qmax) {
+    float t = x * inv_scale;
+    float lo = (float)(-zero_point) - 1.0f;
+    float hi = (float)(qmax - zero_point) + 1.0f;
+    t = t > lo ? t : lo;
+    t = t < hi ? t : hi;
+    int32_t q = (int32_t)lrintf(t) + zero_point;
+    q = q > 0 ? q : 0;
+    q = q < qmax ? q : qmax;
+    return q;
+}
+
+/// Element offset of GEMM row m in the epilogue's output.
+static inline size_t cnxq_out_offset(const cnxq_epilogue *ep, size_t m) {
+    return (m / ep->out_width) * ep->out_row_stride + (m % ep->out_width) * ep->out_pixel_stride;
+}
+
+/// Writes one output element from its biased value v.
+static inline void cnxq_store_scalar(const cnxq_epilogue *ep, size_t offset, float v) {
+    switch (ep->kind) {
+    case CNXQ_OUT_F32:
+        ((float *)ep->out)[offset] = v;
+        break;
+    case CNXQ_OUT_F32_ADD:
+        ((float *)ep->out)[offset] = ep->residual[offset] + v;
+        break;
+    case CNXQ_OUT_GELU_F32:
+        ((float *)ep->out)[offset] = cnxq_gelu_scalar(v);
+        break;
+    case CNXQ_OUT_GELU_U8:
+        ((uint8_t *)ep->out)[offset] = (uint8_t)cnxq_quantize_scalar(cnxq_gelu_scalar(v), ep->inv_scale, ep->zero_point, 255);
+        break;
+    case CNXQ_OUT_GELU_U16: {
+        int32_t q = cnxq_quantize_scalar(cnxq_gelu_scalar(v), ep->inv_scale, ep->zero_point, 65535);
+        ((uint8_t *)ep->out)[offset] = (uint8_t)(q >> 8);
+        ep->out_lo[offset] = (uint8_t)(q & 255);
+        break;
+    }
+    default:
+        break;
+    }
+}

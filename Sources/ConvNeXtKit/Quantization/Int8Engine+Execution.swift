@@ -1,0 +1,346 @@
+import CConvNeXtInt8
+import Foundation
+
+extension Int8Plan {
+    /// One inference. `dump` (single- or multi-threaded) collects layer outputs as it goes.
+    func execute(input: UnsafePointer<Float>, logits: UnsafeMutablePointer<Float>, arena: Int8Arena, threads: Int,
+                 dump: LayerDump?) {
+        let x = arena.residual
+        var cur = 0
+        let g0 = stemGeometry
+        for buffer in x { buffer.update(repeating: 0, count: g0.paddedFloats) }
+
+        // Stem: gather 4x4 patches, quantise, GEMM, LayerNorm (with affine) into the residual stream.
+        let dStem = dump?.buffer(.stemConv, c: g0.c, h: g0.h, w: g0.w)
+        let tStem = min(threads, g0.h)
+        parallel(tStem) { t in
+            let rows = split(g0.h, t, tStem)
+            var r0 = rows.lowerBound
+            while r0 < rows.upperBound {
+                let r1 = min(rows.upperBound, r0 + g0.rowsPerChunk)
+                stemChunk(input: input, rows: r0..<r1, out: x[0], arena: arena, thread: t, dump: dStem)
+                r0 = r1
+            }
+        }
+        if let dump {
+            copyInterior(x[0], g0, to: dump.buffer(.stemNorm, c: g0.c, h: g0.h, w: g0.w))
+            dump.flush()
+        }
+
+        var geometry = g0
+        for (s, stage) in stages.enumerated() {
+            if let down = stage.downsample {
+                let previous = geometry
+                geometry = stage.geometry
+                let g = geometry
+                let xin = x[cur], xout = x[1 - cur]
+                xout.update(repeating: 0, count: g.paddedFloats)
+                let dNorm = dump?.buffer(.downsampleNorm(stage: s), c: previous.c, h: previous.h, w: previous.w)
+                let tDown = min(threads, g.h)
+                parallel(tDown) { t in
+                    let rows = split(g.h, t, tDown)
+                    var r0 = rows.lowerBound
+                    while r0 < rows.upperBound {
+                        let r1 = min(rows.upperBound, r0 + g.rowsPerChunk)
+                        downsampleChunk(stage: stage, gemm: down, previous: previous, rows: r0..<r1, xin: xin, xout: xout,
+                                        arena: arena, thread: t, dump: dNorm)
+                        r0 = r1
+                    }
+                }
+                // The old buffer becomes the next output: clear it for the new geometry's borders.
+                xin.update(repeating: 0, count: g.paddedFloats)
+                cur = 1 - cur
+                if let dump {
+                    copyInterior(xout, g, to: dump.buffer(.downsampleConv(stage: s), c: g.c, h: g.h, w: g.w))
+                    dump.flush()
+                }
+            }
+            let g = geometry
+            for (b, block) in stage.blocks.enumerated() {
+                let xin = x[cur], xout = x[1 - cur]
+                let dumps = dump.map { d in
+                    BlockDump(dw: d.buffer(.dwConv(stage: s, block: b), c: g.c, h: g.h, w: g.w),
+                              norm: d.buffer(.norm(stage: s, block: b), c: g.c, h: g.h, w: g.w),
+                              fc1: d.buffer(.fc1(stage: s, block: b), c: block.fc1.n, h: g.h, w: g.w),
+                              gelu: d.buffer(.gelu(stage: s, block: b), c: block.fc1.n, h: g.h, w: g.w),
+                              fc2: d.buffer(block.hasLayerScale ? .layerScale(stage: s, block: b) : .fc2(stage: s, block: b),
+                                            c: g.c, h: g.h, w: g.w))
+                }
+                let tBlock = min(threads, g.h)
+                parallel(tBlock) { t in
+                    let rows = split(g.h, t, tBlock)
+                    var r0 = rows.lowerBound
+                    while r0 < rows.upperBound {
+                        let r1 = min(rows.upperBound, r0 + g.rowsPerChunk)
+                        blockChunk(block, g, rows: r0..<r1, xin: xin, xout: xout, arena: arena, thread: t, dump: dumps)
+                        r0 = r1
+                    }
+                }
+                cur = 1 - cur
+                if let dump {
+                    copyInterior(xout, g, to: dump.buffer(.residual(stage: s, block: b), c: g.c, h: g.h, w: g.w))
+                    dump.flush()
+                }
+            }
+        }
+        headForward(x[cur], geometry, logits: logits, arena: arena, dump: dump)
+        dump?.flush()
+    }
+
+    /// Layer dumps of one block (NHWC, real channels).
+    struct BlockDump {
+        let dw: UnsafeMutablePointer<Float>
+        let norm: UnsafeMutablePointer<Float>
+        let fc1: UnsafeMutablePointer<Float>
+        let gelu: UnsafeMutablePointer<Float>
+        let fc2: UnsafeMutablePointer<Float>
+    }
+
+    // MARK: Layers
+
+    private func stemChunk(input: UnsafePointer<Float>, rows: Range<Int>, out: UnsafeMutablePointer<Float>,
+                           arena: Int8Arena, thread t: Int, dump: UnsafeMutablePointer<Float>?) {
+        let g = stemGeometry, k = stemKernel, cin = config.inputChannels
+        let inH = config.inputHeight, inW = config.inputWidth
+        let kk = k * k * cin, lda = stem.kPadded
+        let pixels = rows.count * g.w
+        let a = arena.chunkA[t], planeA = arena.chunkA.isEmpty ? 0 : chunkABytes / 2
+        let isFloat = stem.input.precision == .float
+        // Gather into floats (straight into A for float input, else into H, then quantise rows).
+        let gather = isFloat ? a.assumingMemoryBound(to: Float.self) : arena.chunkH[t].assumingMemoryBound(to: Float.self)
+        for (i, oy) in rows.enumerated() {
+            for ox in 0..<g.w {
+                let row = gather + (i * g.w + ox) * lda
+                for ky in 0..<k {
+                    for kx in 0..<k {
+                        let src = input + (oy * k + ky) * inW + ox * k + kx
+                        let dst = row + (ky * k + kx) * cin
+                        for c in 0..<cin { dst[c] = src[c * inH * inW] }
+                    }
+                }
+                for j in kk..<lda { row[j] = 0 }
+            }
+        }
+        if !isFloat {
+            let u8 = a.assumingMemoryBound(to: UInt8.self)
+            cnxq_quantize(gather, pixels * lda, stem.inputKind, 1 / stem.input.scale, stem.input.zeroPoint, u8, u8 + planeA)
+        }
+        let conv = arena.chunkFloat[t]
+        var ep = cnxq_epilogue.make(kind: CNXQ_OUT_F32, out: UnsafeMutableRawPointer(conv), pixelStride: g.cp)
+        stem.run(rows: pixels, a: UnsafeRawPointer(a), planeBytes: planeA, epilogue: &ep, scratch: arena.gemmScratch[t])
+        if let dump { copyRows(conv, stride: g.cp, count: pixels, channels: g.c, to: dump + rows.lowerBound * g.w * g.c) }
+        for (i, y) in rows.enumerated() {
+            cnxq_layernorm(conv + i * g.w * g.cp, g.cp, g.w, g.c, stemEpsilon, stemNormWeight, stemNormBias,
+                           Int32(CNXQ_ACT_F32.rawValue), 1, 0, UnsafeMutableRawPointer(out + g.offset(y, 0)), nil, g.cp)
+        }
+    }
+
+    private func downsampleChunk(stage: PlannedStage, gemm: PackedGEMM, previous p: StageGeometry, rows: Range<Int>,
+                                 xin: UnsafeMutablePointer<Float>, xout: UnsafeMutablePointer<Float>,
+                                 arena: Int8Arena, thread t: Int, dump: UnsafeMutablePointer<Float>?) {
+        let g = stage.geometry
+        let a = arena.chunkA[t], planeA = chunkABytes / 2
+        let lda = gemm.kPadded, bytes = elementBytes(gemm.input.precision)
+        let q = gemm.input
+        for (i, oy) in rows.enumerated() {
+            for dy in 0..<2 {
+                for dx in 0..<2 {
+                    let src = xin + p.offset(2 * oy + dy, dx)
+                    let dst = a + ((i * g.w) * lda + (dy * 2 + dx) * p.cp) * bytes
+                    cnxq_layernorm(src, 2 * p.cp, g.w, p.c, stage.downsampleEpsilon, nil, nil, gemm.inputKind,
+                                   1 / q.scale, q.zeroPoint, dst, dst.assumingMemoryBound(to: UInt8.self) + planeA, lda)
+                }
+            }
+        }
+        if let dump {
+            for (i, oy) in rows.enumerated() {
+                for dy in 0..<2 {
+                    for ox in 0..<g.w {
+                        for dx in 0..<2 {
+                            let src = (i * g.w + ox) * lda + (dy * 2 + dx) * p.cp
+                            let dst = dump + ((2 * oy + dy) * p.w + 2 * ox + dx) * p.c
+                            dequantize(a, planeBytes: planeA, offset: src, count: p.c, q, into: dst,
+                                       affine: (stage.downsampleNormWeight, stage.downsampleNormBias))
+                        }
+                    }
+                }
+            }
+        }
+        var ep = cnxq_epilogue.make(kind: CNXQ_OUT_F32, out: UnsafeMutableRawPointer(xout + g.offset(rows.lowerBound, 0)),
+                                    pixelStride: g.cp, rowStride: g.rowStride, width: g.w)
+        gemm.run(rows: rows.count * g.w, a: UnsafeRawPointer(a), planeBytes: planeA, epilogue: &ep, scratch: arena.gemmScratch[t])
+    }
+
+    private func blockChunk(_ block: PlannedBlock, _ g: StageGeometry, rows: Range<Int>, xin: UnsafeMutablePointer<Float>,
+                            xout: UnsafeMutablePointer<Float>, arena: Int8Arena, thread t: Int, dump: BlockDump?) {
+        let pixels = rows.count * g.w
+        let y = arena.chunkFloat[t]
+        depthwise7x7(xin: xin, g, rows: rows, weights: block.dwWeights, bias: block.dwBias, out: y)
+        let a = arena.chunkA[t], planeA = chunkABytes / 2
+        let h = arena.chunkH[t], planeH = chunkHBytes / 2
+        let q1 = block.fc1.input, q2 = block.fc2.input
+        cnxq_layernorm(y, g.cp, pixels, g.c, block.epsilon, nil, nil, block.fc1.inputKind, 1 / q1.scale, q1.zeroPoint,
+                       a, a.assumingMemoryBound(to: UInt8.self) + planeA, block.fc1.kPadded)
+        let hiddenKind: cnxq_output_kind
+        switch q2.precision {
+        case .int8: hiddenKind = CNXQ_OUT_GELU_U8
+        case .int16: hiddenKind = CNXQ_OUT_GELU_U16
+        case .float: hiddenKind = CNXQ_OUT_GELU_F32
+        }
+        var ep1 = cnxq_epilogue.make(kind: hiddenKind, out: h, pixelStride: block.fc2.kPadded,
+                                     outLo: h.assumingMemoryBound(to: UInt8.self) + planeH, quantization: q2)
+        block.fc1.run(rows: pixels, a: UnsafeRawPointer(a), planeBytes: planeA, epilogue: &ep1, scratch: arena.gemmScratch[t])
+        let offset = g.offset(rows.lowerBound, 0)
+        var ep2 = cnxq_epilogue.make(kind: CNXQ_OUT_F32_ADD, out: UnsafeMutableRawPointer(xout + offset), pixelStride: g.cp,
+                                     rowStride: g.rowStride, width: g.w, residual: UnsafePointer(xin + offset))
+        block.fc2.run(rows: pixels, a: UnsafeRawPointer(h), planeBytes: planeH, epilogue: &ep2, scratch: arena.gemmScratch[t])
+
+        guard let dump else { return }
+        let first = rows.lowerBound * g.w
+        let hidden = block.fc1.n
+        copyRows(y, stride: g.cp, count: pixels, channels: g.c, to: dump.dw + first * g.c)
+        for px in 0..<pixels {
+            dequantize(a, planeBytes: planeA, offset: px * block.fc1.kPadded, count: g.c, q1,
+                       into: dump.norm + (first + px) * g.c, affine: (block.normWeight, block.normBias))
+            dequantize(h, planeBytes: planeH, offset: px * block.fc2.kPadded, count: hidden, q2,
+                       into: dump.gelu + (first + px) * hidden, affine: nil)
+        }
+        var e1 = cnxq_epilogue.make(kind: CNXQ_OUT_F32, out: UnsafeMutableRawPointer(dump.fc1 + first * hidden), pixelStride: hidden)
+        block.fc1.run(rows: pixels, a: UnsafeRawPointer(a), planeBytes: planeA, epilogue: &e1, scratch: arena.gemmScratch[t])
+        var e2 = cnxq_epilogue.make(kind: CNXQ_OUT_F32, out: UnsafeMutableRawPointer(dump.fc2 + first * g.c), pixelStride: g.c)
+        block.fc2.run(rows: pixels, a: UnsafeRawPointer(h), planeBytes: planeH, epilogue: &e2, scratch: arena.gemmScratch[t])
+    }
+
+    private func headForward(_ x: UnsafeMutablePointer<Float>, _ g: StageGeometry, logits: UnsafeMutablePointer<Float>,
+                             arena: Int8Arena, dump: LayerDump?) {
+        let pooled = arena.chunkFloat[0]
+        let raw = UnsafeMutableRawPointer(pooled)
+        let inv = 1 / Float(g.h * g.w)
+        var cb = 0
+        while cb < g.cp {
+            var acc = SIMD16<Float>(repeating: 0)
+            for yy in 0..<g.h {
+                for xx in 0..<g.w {
+                    acc += UnsafeRawPointer(x + g.offset(yy, xx) + cb).loadUnaligned(as: SIMD16<Float>.self)
+                }
+            }
+            raw.storeBytes(of: acc * inv, toByteOffset: cb * 4, as: SIMD16<Float>.self)
+            cb += 16
+        }
+        let a = arena.chunkA[0], planeA = chunkABytes / 2
+        let q = head.input
+        if let dump { copyRows(pooled, stride: g.cp, count: 1, channels: g.c, to: dump.buffer(.headPool, c: g.c, h: 1, w: 1)) }
+        cnxq_layernorm(pooled, g.cp, 1, g.c, headEpsilon, nil, nil, head.inputKind, 1 / q.scale, q.zeroPoint,
+                       a, a.assumingMemoryBound(to: UInt8.self) + planeA, head.kPadded)
+        if let dump {
+            dequantize(a, planeBytes: planeA, offset: 0, count: g.c, q, into: dump.buffer(.headNorm, c: g.c, h: 1, w: 1),
+                       affine: (headNormWeight, headNormBias))
+        }
+        var ep = cnxq_epilogue.make(kind: CNXQ_OUT_F32, out: UnsafeMutableRawPointer(logits), pixelStride: head.n)
+        head.run(rows: 1, a: UnsafeRawPointer(a), planeBytes: planeA, epilogue: &ep, scratch: arena.gemmScratch[0])
+        if let dump {
+            let d = dump.buffer(.headFC, c: head.n, h: 1, w: 1)
+            for i in 0..<head.n { d[i] = logits[i] }
+        }
+    }
+
+    // MARK: Helpers
+
+    /// Depthwise 7x7 (pad 3 via the zero border) for image rows `rows`: four output pixels x
+    /// sixteen channels per step, with the seven input columns of each kernel row reused.
+    private func depthwise7x7(xin: UnsafeMutablePointer<Float>, _ g: StageGeometry, rows: Range<Int>,
+                              weights: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>,
+                              out: UnsafeMutablePointer<Float>) {
+        let cp = g.cp, rs = g.rowStride
+        let input = UnsafeRawPointer(xin), wRaw = UnsafeRawPointer(weights), outRaw = UnsafeMutableRawPointer(out)
+        @inline(__always) func ld(_ p: UnsafeRawPointer, _ elements: Int) -> SIMD16<Float> {
+            p.loadUnaligned(fromByteOffset: elements * 4, as: SIMD16<Float>.self)
+        }
+        for (i, y) in rows.enumerated() {
+            var cb = 0
+            while cb < cp {
+                let b = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: cb * 4, as: SIMD16<Float>.self)
+                var xo = 0
+                while xo + 4 <= g.w {
+                    var a0 = b, a1 = b, a2 = b, a3 = b
+                    for ky in 0..<7 {
+                        // Padded input pixel (y + ky, xo + kx) feeds output (y, xo).
+                        let base = (y + ky) * rs + xo * cp + cb
+                        let wb = ky * 7 * cp + cb
+                        let i0 = ld(input, base), i1 = ld(input, base + cp), i2 = ld(input, base + 2 * cp)
+                        let i3 = ld(input, base + 3 * cp), i4 = ld(input, base + 4 * cp), i5 = ld(input, base + 5 * cp)
+                        let i6 = ld(input, base + 6 * cp), i7 = ld(input, base + 7 * cp), i8 = ld(input, base + 8 * cp)
+                        let i9 = ld(input, base + 9 * cp)
+                        let w0 = ld(wRaw, wb), w1 = ld(wRaw, wb + cp), w2 = ld(wRaw, wb + 2 * cp), w3 = ld(wRaw, wb + 3 * cp)
+                        let w4 = ld(wRaw, wb + 4 * cp), w5 = ld(wRaw, wb + 5 * cp), w6 = ld(wRaw, wb + 6 * cp)
+                        a0 = a0.addingProduct(i0, w0); a1 = a1.addingProduct(i1, w0)
+                        a2 = a2.addingProduct(i2, w0); a3 = a3.addingProduct(i3, w0)
+                        a0 = a0.addingProduct(i1, w1); a1 = a1.addingProduct(i2, w1)
+                        a2 = a2.addingProduct(i3, w1); a3 = a3.addingProduct(i4, w1)
+                        a0 = a0.addingProduct(i2, w2); a1 = a1.addingProduct(i3, w2)
+                        a2 = a2.addingProduct(i4, w2); a3 = a3.addingProduct(i5, w2)
+                        a0 = a0.addingProduct(i3, w3); a1 = a1.addingProduct(i4, w3)
+                        a2 = a2.addingProduct(i5, w3); a3 = a3.addingProduct(i6, w3)
+                        a0 = a0.addingProduct(i4, w4); a1 = a1.addingProduct(i5, w4)
+                        a2 = a2.addingProduct(i6, w4); a3 = a3.addingProduct(i7, w4)
+                        a0 = a0.addingProduct(i5, w5); a1 = a1.addingProduct(i6, w5)
+                        a2 = a2.addingProduct(i7, w5); a3 = a3.addingProduct(i8, w5)
+                        a0 = a0.addingProduct(i6, w6); a1 = a1.addingProduct(i7, w6)
+                        a2 = a2.addingProduct(i8, w6); a3 = a3.addingProduct(i9, w6)
+                    }
+                    let o = ((i * g.w + xo) * cp + cb) * 4
+                    outRaw.storeBytes(of: a0, toByteOffset: o, as: SIMD16<Float>.self)
+                    outRaw.storeBytes(of: a1, toByteOffset: o + cp * 4, as: SIMD16<Float>.self)
+                    outRaw.storeBytes(of: a2, toByteOffset: o + 2 * cp * 4, as: SIMD16<Float>.self)
+                    outRaw.storeBytes(of: a3, toByteOffset: o + 3 * cp * 4, as: SIMD16<Float>.self)
+                    xo += 4
+                }
+                while xo < g.w {
+                    var acc = b
+                    for ky in 0..<7 {
+                        let base = (y + ky) * rs + xo * cp + cb
+                        let wb = ky * 7 * cp + cb
+                        for kx in 0..<7 { acc = acc.addingProduct(ld(input, base + kx * cp), ld(wRaw, wb + kx * cp)) }
+                    }
+                    outRaw.storeBytes(of: acc, toByteOffset: ((i * g.w + xo) * cp + cb) * 4, as: SIMD16<Float>.self)
+                    xo += 1
+                }
+                cb += 16
+            }
+        }
+    }
+
+    /// Dequantises `count` values at element `offset` of an activation buffer, optionally applying a
+    /// LayerNorm affine (for dumps).
+    private func dequantize(_ buffer: UnsafeMutableRawPointer, planeBytes: Int, offset: Int, count: Int,
+                            _ q: ActivationQuantization, into dst: UnsafeMutablePointer<Float>, affine: ([Float], [Float])?) {
+        for c in 0..<count {
+            var v: Float
+            switch q.precision {
+            case .float:
+                v = buffer.load(fromByteOffset: (offset + c) * 4, as: Float.self)
+            case .int8:
+                v = Float(Int32(buffer.load(fromByteOffset: offset + c, as: UInt8.self)) - q.zeroPoint) * q.scale
+            case .int16:
+                let hi = Int32(buffer.load(fromByteOffset: offset + c, as: UInt8.self))
+                let lo = Int32(buffer.load(fromByteOffset: planeBytes + offset + c, as: UInt8.self))
+                v = Float(hi * 256 + lo - q.zeroPoint) * q.scale
+            }
+            if let (w, b) = affine { v = v * w[c] + b[c] }
+            dst[c] = v
+        }
+    }
+
+    private func copyRows(_ src: UnsafeMutablePointer<Float>, stride: Int, count: Int, channels: Int,
+                          to dst: UnsafeMutablePointer<Float>) {
+        for p in 0..<count { for c in 0..<channels { dst[p * channels + c] = src[p * stride + c] } }
+    }
+
+    private func copyInterior(_ x: UnsafeMutablePointer<Float>, _ g: StageGeometry, to dst: UnsafeMutablePointer<Float>) {
+        for yy in 0..<g.h {
+            for xx in 0..<g.w {
+                for c in 0..<g.c { dst[(yy * g.w + xx) * g.c + c] = x[g.offset(yy, xx) + c] }
+            }
+        }
+    }
+}
