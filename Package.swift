@@ -35,7 +35,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConvNeXtKitTests",
-            dependencies: ["ConvNeXtKit"],
+            dependencies: ["ConvNeXtKit", "CConvNeXtInt8"],
             swiftSettings: nativeCPU
         ),
         .testTarget(

@@ -14,7 +14,8 @@ public struct Int8GEMMKernel: Sendable, CustomStringConvertible {
     public let columnsPerTile: Int
     /// Whether this CPU can run it.
     public let available: Bool
-    let function: cnxq_gemm_fn
+    /// The C entry point (`cnxq_gemm_fn`): rows [m_begin, m_end) of A x packed B with the epilogue.
+    public let function: cnxq_gemm_fn
 
     public var description: String { name }
 
