@@ -47,6 +47,7 @@ extension Int8Plan {
                         r0 = r1
                     }
                 }
+                if let dNorm { dumpUnusedDownsampleInputs(stage, xin, previous, into: dNorm) }
                 // The old buffer becomes the next output: clear it for the new geometry's borders.
                 xin.update(repeating: 0, count: g.paddedFloats)
                 cur = 1 - cur
@@ -245,6 +246,25 @@ extension Int8Plan {
     }
 
     // MARK: Helpers
+
+    /// With an odd input size the stride-2 convolution skips the last row or column; dumps still
+    /// show the LayerNorm output there (normalised, quantised, affine) like the graph computes it.
+    private func dumpUnusedDownsampleInputs(_ stage: PlannedStage, _ xin: UnsafeMutablePointer<Float>, _ p: StageGeometry,
+                                            into dump: UnsafeMutablePointer<Float>) {
+        guard let q = stage.downsample?.input else { return }
+        var z = [Float](repeating: 0, count: p.c)
+        for yy in 0..<p.h {
+            for xx in 0..<p.w where yy >= 2 * stage.geometry.h || xx >= 2 * stage.geometry.w {
+                z.withUnsafeMutableBufferPointer { zb in
+                    cnxq_layernorm(xin + p.offset(yy, xx), p.cp, 1, p.c, stage.downsampleEpsilon, nil, nil,
+                                   Int32(CNXQ_ACT_F32.rawValue), 1, 0, zb.baseAddress, nil, p.c)
+                }
+                for c in 0..<p.c {
+                    dump[(yy * p.w + xx) * p.c + c] = q.fakeQuantize(z[c]) * stage.downsampleNormWeight[c] + stage.downsampleNormBias[c]
+                }
+            }
+        }
+    }
 
     /// Depthwise 7x7 (pad 3 via the zero border) for image rows `rows`: four output pixels x
     /// sixteen channels per step, with the seven input columns of each kernel row reused.

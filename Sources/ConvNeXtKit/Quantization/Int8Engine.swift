@@ -82,7 +82,7 @@ final class LayerDump: @unchecked Sendable {
                 for ch in 0..<s.c { data[ch * hw + px] = p[px * s.c + ch] }
             }
             p.deallocate()
-            observe(id, Tensor(shape: [1, s.c, s.h, s.w], data: data))
+            observe(id, Tensor(shape: id == .headFC ? [1, s.c] : [1, s.c, s.h, s.w], data: data))
         }
         buffers.removeAll()
         shapes.removeAll()

@@ -148,3 +148,20 @@ struct FoldedModel: Sendable {
         return out
     }
 }
+
+extension QuantizedModel {
+    /// Folds `model` and quantises its weights for the given activation quantisation of each point
+    /// (points not listed stay float). `Quantizer.quantize` chooses these by calibration.
+    public init(model: ConvNeXtModel, activations: [QuantPoint: ActivationQuantization],
+                calibration: CalibrationSummary = CalibrationSummary(method: "none", percentile: 0, sampleCount: 0, outputCosine: .nan)) {
+        self = FoldedModel(model).quantized(activations: activations, calibration: calibration)
+    }
+
+    /// The folded model with every layer in float: the int8 engine's float mode.
+    public init(floatModel model: ConvNeXtModel) {
+        self.init(model: model, activations: [:])
+    }
+
+    /// Every quantisation point of this model's architecture, in execution order.
+    public static func points(of model: ConvNeXtModel) -> [QuantPoint] { FoldedModel(model).points }
+}
