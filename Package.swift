@@ -19,7 +19,7 @@ let package = Package(
         /// Int8 micro-kernels (AVX-512 VNNI with a portable fallback, chosen at run time).
         .target(
             name: "CConvNeXtInt8",
-            cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]
+            cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off", "-fno-math-errno"])]
         ),
         .target(
             name: "ConvNeXtKit",
@@ -32,6 +32,12 @@ let package = Package(
                 "ConvNeXtKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        /// Int8 engine latency benchmark (release builds only).
+        .executableTarget(
+            name: "int8-bench",
+            dependencies: ["ConvNeXtKit"],
+            swiftSettings: nativeCPU
         ),
         .testTarget(
             name: "ConvNeXtKitTests",

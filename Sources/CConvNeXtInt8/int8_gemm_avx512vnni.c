@@ -103,6 +103,18 @@ VNNI_TARGET ALWAYS_INLINE void tile_v(const int nv, const int planes, size_t m0,
             }
         }
     }
+    // Output offsets of the tile's rows: one division per tile, then steps along the image row.
+    size_t offsets[VNNI_MR];
+    {
+        size_t y = m0 / ep->out_width, x = m0 % ep->out_width;
+        for (int r = 0; r < VNNI_MR; r++) {
+            offsets[r] = y * ep->out_row_stride + x * ep->out_pixel_stride;
+            if (++x == ep->out_width) {
+                x = 0;
+                y++;
+            }
+        }
+    }
     for (int j = 0; j < nv; j++) {
         const size_t col = n0 + 16 * (size_t)j;
         if (col >= n) break;
@@ -121,7 +133,7 @@ VNNI_TARGET ALWAYS_INLINE void tile_v(const int nv, const int planes, size_t m0,
                 v = _mm512_add_ps(_mm512_mul_ps(v, _mm512_set1_ps(256.0f)), lo);
             }
             v = _mm512_add_ps(_mm512_mul_ps(v, scale), bias);
-            store_v(ep, cnxq_out_offset(ep, m) + col, mask, v);
+            store_v(ep, offsets[r] + col, mask, v);
         }
     }
 }

@@ -46,8 +46,13 @@ static inline void gemm_portable(int planes, size_t m_begin, size_t m_end, size_
                     }
                 }
             }
+            size_t y = m0 / ep->out_width, x = m0 % ep->out_width;
             for (int r = 0; r < PORTABLE_MR && m0 + (size_t)r < m_end; r++) {
-                const size_t base = cnxq_out_offset(ep, m0 + (size_t)r) + n0;
+                const size_t base = y * ep->out_row_stride + x * ep->out_pixel_stride + n0;
+                if (++x == ep->out_width) {
+                    x = 0;
+                    y++;
+                }
                 for (size_t c = 0; c < valid_n; c++) {
                     const size_t col = n0 + c;
                     float v;

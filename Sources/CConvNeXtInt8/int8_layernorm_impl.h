@@ -14,9 +14,10 @@ CNXQ_LN_TARGET void CNXQ_LN_NAME(const float *x, size_t x_pixel_stride, size_t c
         for (size_t c = 0; c < full; c += 16)
             for (int j = 0; j < 16; j++) lane[j] += xp[c + (size_t)j];
         for (size_t c = full; c < channels; c++) lane[c - full] += xp[c];
-        float sum = 0.0f;
-        for (int j = 0; j < 16; j++) sum += lane[j];
-        const float mean = sum * inv_channels;
+        // Pairwise reduction: short dependency chains, the same order on every instruction set.
+        for (int width = 8; width >= 1; width /= 2)
+            for (int j = 0; j < width; j++) lane[j] += lane[j + width];
+        const float mean = lane[0] * inv_channels;
         float sq[16] = {0};
         for (size_t c = 0; c < full; c += 16)
             for (int j = 0; j < 16; j++) {
@@ -27,8 +28,9 @@ CNXQ_LN_TARGET void CNXQ_LN_NAME(const float *x, size_t x_pixel_stride, size_t c
             float d = xp[c] - mean;
             sq[c - full] += d * d;
         }
-        float var = 0.0f;
-        for (int j = 0; j < 16; j++) var += sq[j];
+        for (int width = 8; width >= 1; width /= 2)
+            for (int j = 0; j < width; j++) sq[j] += sq[j + width];
+        const float var = sq[0];
         const float inv_std = 1.0f / sqrtf(var * inv_channels + eps);
         const size_t o = p * out_pixel_stride;
         if (gamma != NULL && beta != NULL) {

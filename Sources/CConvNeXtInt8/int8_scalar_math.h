@@ -34,7 +34,10 @@ static inline int32_t cnxq_quantize_scalar(float x, float inv_scale, int32_t zer
     float hi = (float)(qmax - zero_point) + 1.0f;
     t = t > lo ? t : lo;
     t = t < hi ? t : hi;
-    int32_t q = (int32_t)lrintf(t) + zero_point;
+    // Adding and removing 1.5 * 2^23 rounds half to even (|t| <= 65537 here), like cvtps2dq, and
+    // vectorises where lrintf would be a library call.
+    float r = (t + 12582912.0f) - 12582912.0f;
+    int32_t q = (int32_t)r + zero_point;
     q = q > 0 ? q : 0;
     q = q < qmax ? q : qmax;
     return q;
