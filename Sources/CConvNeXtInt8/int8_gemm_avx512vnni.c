@@ -173,7 +173,70 @@ VNNI_TARGET void cnxq_gemm_u16s8_6x32c4_avx512vnni(size_t m_begin, size_t m_end,
     }
 }
 
-#define CNXQ_LN_TARGET __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
-#define CNXQ_LN_NAME cnxq_layernorm_avx512
-#include "int8_layernorm_impl.h"
+#define LN_TARGET __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
+
+/// Sum of 16 lanes in the pairwise order of int8_layernorm_impl.h (j + j+8, then +4, +2, +1).
+LN_TARGET ALWAYS_INLINE float reduce_pairwise(__m512 v) {
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+    __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    __m128 d = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    __m128 r = _mm_add_ss(d, _mm_shuffle_ps(d, d, 1));
+    return _mm_cvtss_f32(r);
+}
+
+/// The AVX-512 build of cnxq_layernorm: the same arithmetic as int8_layernorm_impl.h, with the
+/// sixteen partial sums in one register.
+LN_TARGET void cnxq_layernorm_avx512(const float *x, size_t x_pixel_stride, size_t count, size_t channels, float eps,
+                                     const float *gamma, const float *beta, int32_t kind, float inv_scale,
+                                     int32_t zero_point, void *out, uint8_t *out_lo, size_t out_pixel_stride) {
+    const size_t full = channels / 16 * 16;
+    const __mmask16 tail = (__mmask16)((1u << (channels - full)) - 1);
+    const float inv_channels = 1.0f / (float)channels;
+    const int32_t qmax = kind == CNXQ_ACT_U16 ? 65535 : 255;
+    const __m512 vinv = _mm512_set1_ps(inv_scale);
+    const __m512 vlo = _mm512_set1_ps((float)(-zero_point) - 1.0f);
+    const __m512 vhi = _mm512_set1_ps((float)(qmax - zero_point) + 1.0f);
+    const __m512i vzp = _mm512_set1_epi32(zero_point), vqmax = _mm512_set1_epi32(qmax);
+    for (size_t p = 0; p < count; p++) {
+        const float *xp = x + p * x_pixel_stride;
+        __m512 lane = _mm512_setzero_ps();
+        for (size_t c = 0; c < full; c += 16) lane = _mm512_add_ps(lane, _mm512_loadu_ps(xp + c));
+        if (tail) lane = _mm512_mask_add_ps(lane, tail, lane, _mm512_maskz_loadu_ps(tail, xp + full));
+        const float mean = reduce_pairwise(lane) * inv_channels;
+        const __m512 vmean = _mm512_set1_ps(mean);
+        __m512 sq = _mm512_setzero_ps();
+        for (size_t c = 0; c < full; c += 16) {
+            __m512 d = _mm512_sub_ps(_mm512_loadu_ps(xp + c), vmean);
+            sq = _mm512_add_ps(sq, _mm512_mul_ps(d, d));
+        }
+        if (tail) {
+            __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(tail, xp + full), vmean);
+            sq = _mm512_mask_add_ps(sq, tail, sq, _mm512_mul_ps(d, d));
+        }
+        const float var = reduce_pairwise(sq);
+        const float inv_std = 1.0f / sqrtf(var * inv_channels + eps);
+        const __m512 vstd = _mm512_set1_ps(inv_std);
+        const size_t o = p * out_pixel_stride;
+        for (size_t c = 0; c < channels; c += 16) {
+            const __mmask16 m = c + 16 <= channels ? (__mmask16)0xFFFF : tail;
+            __m512 z = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, xp + c), vmean), vstd);
+            if (gamma != NULL && beta != NULL) {
+                z = _mm512_add_ps(_mm512_mul_ps(z, _mm512_maskz_loadu_ps(m, gamma + c)), _mm512_maskz_loadu_ps(m, beta + c));
+                _mm512_mask_storeu_ps((float *)out + o + c, m, z);
+            } else if (kind == CNXQ_ACT_F32) {
+                _mm512_mask_storeu_ps((float *)out + o + c, m, z);
+            } else {
+                __m512 t = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(z, vinv), vlo), vhi);
+                __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(t), vzp);
+                q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_setzero_si512()), vqmax);
+                if (kind == CNXQ_ACT_U8) {
+                    _mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)out + o + c, m, q);
+                } else {
+                    _mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)out + o + c, m, _mm512_srli_epi32(q, 8));
+                    _mm512_mask_cvtusepi32_storeu_epi8(out_lo + o + c, m, _mm512_and_si512(q, _mm512_set1_epi32(255)));
+                }
+            }
+        }
+    }
+}
 #endif

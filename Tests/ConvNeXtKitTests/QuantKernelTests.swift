@@ -110,6 +110,39 @@ final class QuantKernelTests: XCTestCase {
         }
     }
 
+    func testLayerNormBuildsAreIdentical() {
+        var rng = SeededGenerator(seed: 9)
+        for channels in [3, 16, 40, 80, 163] {
+            let pixels = 7
+            let x = (0..<(pixels * channels)).map { _ in rng.normal() * 3 + 1 }
+            let gamma = (0..<channels).map { _ in rng.normal() }, beta = (0..<channels).map { _ in rng.normal() }
+            for kind in [CNXQ_ACT_F32, CNXQ_ACT_U8, CNXQ_ACT_U16] {
+                for affine in [false, true] where !affine || kind == CNXQ_ACT_F32 {
+                    var a = [UInt8](repeating: 0, count: pixels * channels * 4), b = a
+                    var aLo = [UInt8](repeating: 0, count: pixels * channels), bLo = aLo
+                    let zp: Int32 = kind == CNXQ_ACT_U16 ? 32768 : 128
+                    let inv: Float = kind == CNXQ_ACT_U16 ? 8000 : 30
+                    gamma.withUnsafeBufferPointer { gp in
+                        beta.withUnsafeBufferPointer { bp in
+                            cnxq_layernorm(x, channels, pixels, channels, 1e-6, affine ? gp.baseAddress : nil, affine ? bp.baseAddress : nil,
+                                           Int32(kind.rawValue), inv, zp, &a, &aLo, channels)
+                            cnxq_layernorm_portable(x, channels, pixels, channels, 1e-6, affine ? gp.baseAddress : nil, affine ? bp.baseAddress : nil,
+                                                    Int32(kind.rawValue), inv, zp, &b, &bLo, channels)
+                        }
+                    }
+                    XCTAssertEqual(a, b, "channels \(channels) kind \(kind.rawValue) affine \(affine)")
+                    XCTAssertEqual(aLo, bLo)
+                    if kind == CNXQ_ACT_F32 && !affine {
+                        // Normalised: zero mean, unit variance per pixel.
+                        let z = a.withUnsafeBytes { Array($0.bindMemory(to: Float.self).prefix(channels)) }
+                        XCTAssertEqual(z.reduce(0, +) / Float(channels), 0, accuracy: 1e-5)
+                        XCTAssertEqual(z.map { $0 * $0 }.reduce(0, +) / Float(channels), 1, accuracy: 1e-3)
+                    }
+                }
+            }
+        }
+    }
+
     func testGELUMatchesErfForm() {
         var worst: Double = 0
         var x: Float = -12

@@ -121,6 +121,12 @@ void cnxq_layernorm(const float *x, size_t x_pixel_stride, size_t count, size_t 
                     const float *gamma, const float *beta, int32_t kind, float inv_scale,
                     int32_t zero_point, void *out, uint8_t *out_lo, size_t out_pixel_stride);
 
+/// The portable build of cnxq_layernorm (cnxq_layernorm picks the AVX-512 build when the CPU
+/// has it; both give identical results). For tests and comparisons.
+void cnxq_layernorm_portable(const float *x, size_t x_pixel_stride, size_t count, size_t channels, float eps,
+                             const float *gamma, const float *beta, int32_t kind, float inv_scale,
+                             int32_t zero_point, void *out, uint8_t *out_lo, size_t out_pixel_stride);
+
 #ifdef __cplusplus
 }
 #endif

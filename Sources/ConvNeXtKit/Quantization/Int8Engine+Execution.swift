@@ -105,26 +105,42 @@ extension Int8Plan {
         let inH = config.inputHeight, inW = config.inputWidth
         let kk = k * k * cin, lda = stem.kPadded
         let pixels = rows.count * g.w
-        let a = arena.chunkA[t], planeA = arena.chunkA.isEmpty ? 0 : chunkABytes / 2
-        let isFloat = stem.input.precision == .float
-        // Gather into floats (straight into A for float input, else into H, then quantise rows).
-        let gather = isFloat ? a.assumingMemoryBound(to: Float.self) : arena.chunkH[t].assumingMemoryBound(to: Float.self)
-        for (i, oy) in rows.enumerated() {
-            for ox in 0..<g.w {
-                let row = gather + (i * g.w + ox) * lda
-                for ky in 0..<k {
-                    for kx in 0..<k {
-                        let src = input + (oy * k + ky) * inW + ox * k + kx
-                        let dst = row + (ky * k + kx) * cin
-                        for c in 0..<cin { dst[c] = src[c * inH * inW] }
-                    }
-                }
-                for j in kk..<lda { row[j] = 0 }
+        let a = arena.chunkA[t], planeA = chunkABytes / 2
+        let bytes = elementBytes(stem.input.precision)
+        // The patches' source: the input itself (float), or this chunk's input rows quantised once.
+        let chunkRows = rows.count * k
+        var source = UnsafeRawPointer(input + rows.lowerBound * k * inW)
+        var channelStride = inH * inW
+        var sourceLo = source
+        if stem.input.precision != .float {
+            let q = arena.chunkH[t]
+            let plane = chunkHBytes / 2
+            channelStride = chunkRows * inW
+            for c in 0..<cin {
+                let dst = q + c * channelStride
+                cnxq_quantize(input + (c * inH + rows.lowerBound * k) * inW, chunkRows * inW, stem.inputKind,
+                              1 / stem.input.scale, stem.input.zeroPoint, dst, dst.assumingMemoryBound(to: UInt8.self) + plane)
             }
+            source = UnsafeRawPointer(q)
+            sourceLo = source + plane
         }
-        if !isFloat {
-            let u8 = a.assumingMemoryBound(to: UInt8.self)
-            cnxq_quantize(gather, pixels * lda, stem.inputKind, 1 / stem.input.scale, stem.input.zeroPoint, u8, u8 + planeA)
+        // Gather (c, ky, kx) patches: k contiguous elements per (c, ky).
+        let planes = stem.input.precision == .int16 ? 2 : 1
+        for plane in 0..<planes {
+            let src = plane == 0 ? source : sourceLo
+            let dstBase = a + plane * planeA
+            for i in 0..<rows.count {
+                for ox in 0..<g.w {
+                    let row = dstBase + (i * g.w + ox) * lda * bytes
+                    for c in 0..<cin {
+                        for ky in 0..<k {
+                            let from = src + ((c * channelStride) + (i * k + ky) * inW + ox * k) * bytes
+                            (row + ((c * k + ky) * k) * bytes).copyMemory(from: from, byteCount: k * bytes)
+                        }
+                    }
+                    if lda > kk { (row + kk * bytes).initializeMemory(as: UInt8.self, repeating: 0, count: (lda - kk) * bytes) }
+                }
+            }
         }
         let conv = arena.chunkFloat[t]
         var ep = cnxq_epilogue.make(kind: CNXQ_OUT_F32, out: UnsafeMutableRawPointer(conv), pixelStride: g.cp)

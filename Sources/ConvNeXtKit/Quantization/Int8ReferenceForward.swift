@@ -14,7 +14,7 @@ public struct Int8ReferenceForward: Sendable {
         let cfg = model.config
         let k = model.stemKernel
         var h = cfg.inputHeight / k, w = cfg.inputWidth / k
-        // Stem: gather (ky, kx, c) patches.
+        // Stem: gather (c, ky, kx) patches.
         var x = [Float](repeating: 0, count: model.stemConv.outFeatures * h * w)  // NCHW
         var patch = [Float](repeating: 0, count: model.stemConv.inFeatures)
         for oy in 0..<h {
@@ -22,7 +22,7 @@ public struct Int8ReferenceForward: Sendable {
                 for ky in 0..<k {
                     for kx in 0..<k {
                         for c in 0..<cfg.inputChannels {
-                            patch[(ky * k + kx) * cfg.inputChannels + c] =
+                            patch[(c * k + ky) * k + kx] =
                                 input.data[(c * cfg.inputHeight + oy * k + ky) * cfg.inputWidth + ox * k + kx]
                         }
                     }

@@ -36,7 +36,9 @@ struct FoldedModel: Sendable {
         config = model.config
         sourceNodes = model.sourceNodes
         stemKernel = model.stem.conv.kernel
-        stem = Self.gatherConv(model.stem.conv, norm: nil)
+        // The stem reads the NCHW image: its input order stays (channel, ky, kx), i.e. OIHW.
+        stem = Layer(outFeatures: model.stem.conv.outChannels, inFeatures: model.stem.conv.weight.count / max(1, model.stem.conv.outChannels),
+                     weights: model.stem.conv.weight, bias: model.stem.conv.bias)
         stemNorm = model.stem.norm
         stages = model.stages.map { stage in
             Stage(downsampleNorm: stage.downsample?.norm,

@@ -88,8 +88,9 @@ public struct ActivationQuantization: Sendable, Equatable, Codable {
 /// A convolution or linear layer ready for the int8 engine: per-output-channel symmetric int8
 /// weights (or float weights when its input stays float), float bias, and its input's quantisation.
 ///
-/// Weights are `[outFeatures][inFeatures]` with the input in the engine's gather order:
-/// for convolutions `(ky, kx, inChannel)` (OHWI), for linears the input feature.
+/// Weights are `[outFeatures][inFeatures]` with the input in the engine's gather order: the stem
+/// convolution `(inChannel, ky, kx)` (OIHW, it reads the NCHW image), downsample convolutions
+/// `(ky, kx, inChannel)` (OHWI, they read NHWC), linears the input feature.
 public struct QuantizedLinear: Sendable {
     public var outFeatures: Int
     public var inFeatures: Int
@@ -212,7 +213,7 @@ public struct CalibrationSummary: Sendable, Equatable, Codable {
 /// depthwise convolutions and pooling run in float.
 public struct QuantizedModel: Sendable {
     public var config: ConvNeXtConfig
-    /// Patchify convolution (input gathered as (ky, kx, channel)), input = the image.
+    /// Patchify convolution (input gathered as (channel, ky, kx)), input = the image.
     public var stemConv: QuantizedLinear
     public var stemKernel: Int
     public var stemNorm: LayerNorm
