@@ -30,7 +30,7 @@ public struct QuantizationReport: Sendable, Codable {
     /// Output cosine of each method tried (for `default` and `mix`).
     public var methodScores: [String: Double]
     public var sampleCount: Int
-    /// Tensors raised to int16 by the precision search.
+    /// Tensors raised above int8 by the precision search (their precision is in the rows).
     public var raisedPoints: [String]
 
     /// The vendor-style table: Node, ON, Type, Cosine Similarity, Threshold.
@@ -51,7 +51,7 @@ public struct QuantizationReport: Sendable, Codable {
             summary += " (" + methodScores.keys.sorted().map { "\($0) \(String(format: "%.6f", methodScores[$0]!))" }.joined(separator: ", ") + ")"
         }
         lines.append(summary)
-        if !raisedPoints.isEmpty { lines.append("raised to int16: " + raisedPoints.joined(separator: ", ")) }
+        if !raisedPoints.isEmpty { lines.append("raised by the precision search: " + raisedPoints.joined(separator: ", ")) }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -60,7 +60,7 @@ public struct QuantizationReport: Sendable, Codable {
         return r.nodes.count > 1 ? "\(r.layer) (\(first) +\(r.nodes.count - 1))" : "\(r.layer) (\(first))"
     }
 
-    /// The report as pretty-printed JSON (NaN cosines become null).
+    /// The report as pretty-printed JSON (cosines that were not measured are written as -1).
     public func json() throws -> Data {
         var copy = self
         if copy.outputCosine.isNaN { copy.outputCosine = -1 }

@@ -35,8 +35,9 @@ public struct QuantizationOptions: Sendable {
     /// highest wins. Layers that always run float here (depthwise conv, residual add, stem norm)
     /// ignore requests, as they already meet any of them.
     public var precisionOverrides: [LayerID: Precision] = [:]
-    /// Raise the most sensitive int8 tensors to int16 (measured) until the calibration-set output
-    /// cosine reaches `targetCosine`.
+    /// Raise the most sensitive int8 tensors to int16 (measured: the output cosine gain of each
+    /// tensor alone at int16, then greedily in order of gain) until the calibration-set output
+    /// cosine reaches `targetCosine`; if int16 is not enough, raised tensors go to float where that helps.
     public var automaticPrecision: Bool = true
     public var targetCosine: Double = 0.9995
     /// At most this many tensors raised automatically.
@@ -155,6 +156,16 @@ public enum Quantizer {
                     precisions = trial
                     score = s
                     raised.append(p)
+                }
+            }
+            // Still short: keep raised tensors in float where that measurably helps.
+            for p in raised where score < options.targetCosine {
+                var trial = precisions
+                trial[p] = .float
+                let s = try session.score(session.parameters(methods: methods, precisions: trial))
+                if s > score + 1e-6 {
+                    precisions = trial
+                    score = s
                 }
             }
         }
