@@ -42,8 +42,8 @@ VNNI_TARGET ALWAYS_INLINE __m512i quantize_v(__m512 x, const cnxq_epilogue *ep, 
 }
 
 /// Writes 16 columns (mask) of one output row from their biased values v.
-VNNI_TARGET ALWAYS_INLINE void store_v(const cnxq_epilogue *ep, size_t offset, __mmask16 mask, __m512 v) {
-    switch (ep->kind) {
+VNNI_TARGET ALWAYS_INLINE void store_v(const int kind, const cnxq_epilogue *ep, size_t offset, __mmask16 mask, __m512 v) {
+    switch (kind) {
     case CNXQ_OUT_F32:
         _mm512_mask_storeu_ps((float *)ep->out + offset, mask, v);
         break;
@@ -69,8 +69,8 @@ VNNI_TARGET ALWAYS_INLINE void store_v(const cnxq_epilogue *ep, size_t offset, _
     }
 }
 
-/// One VNNI_MR x (16 * nv) tile; nv and planes are constants after inlining.
-VNNI_TARGET ALWAYS_INLINE void tile_v(const int nv, const int planes, size_t m0, size_t m_end, size_t n0, size_t n,
+/// One VNNI_MR x (16 * nv) tile; nv, planes and the epilogue kind are constants after inlining.
+VNNI_TARGET ALWAYS_INLINE void tile_v(const int nv, const int planes, const int kind, size_t m0, size_t m_end, size_t n0, size_t n,
                                       size_t k_groups, const uint8_t *a, const uint8_t *a_lo, size_t lda,
                                       const int8_t *bp, size_t panel_bytes, const cnxq_epilogue *ep) {
     __m512i acc[VNNI_MR][4];
@@ -125,18 +125,42 @@ VNNI_TARGET ALWAYS_INLINE void tile_v(const int nv, const int planes, size_t m0,
         __m512i zc_lo = zc;
         if (planes == 2) zc_lo = _mm512_loadu_si512((const void *)(ep->zp_colsum_lo + col));
         for (int r = 0; r < VNNI_MR; r++) {
-            const size_t m = m0 + (size_t)r;
-            if (m >= m_end) break;
+            if (m0 + (size_t)r >= m_end) continue;
             __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][j], zc));
             if (planes == 2) {
                 __m512 lo = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc_lo[r][j], zc_lo));
                 v = _mm512_add_ps(_mm512_mul_ps(v, _mm512_set1_ps(256.0f)), lo);
             }
             v = _mm512_add_ps(_mm512_mul_ps(v, scale), bias);
-            store_v(ep, offsets[r] + col, mask, v);
+            store_v(kind, ep, offsets[r] + col, mask, v);
         }
     }
 }
+
+/// Column blocks of four (int8) or two (int16) panels, row tiles inside, for one epilogue kind.
+#define GEMM_LOOPS(PLANES, MAX_NV, KIND)                                                                     \
+    for (size_t p0 = 0; p0 < panels; p0 += MAX_NV) {                                                       \
+        const size_t nv = panels - p0 < MAX_NV ? panels - p0 : MAX_NV;                                     \
+        const int8_t *bp = b_packed + p0 * panel_bytes;                                                    \
+        for (size_t m0 = m_begin; m0 < m_end; m0 += VNNI_MR) {                                             \
+            switch (nv) {                                                                                  \
+            case 4: tile_v(4, PLANES, KIND, m0, m_end, p0 * 16, n, k_groups, a, a_lo, lda, bp, panel_bytes, ep); break; \
+            case 3: tile_v(3, PLANES, KIND, m0, m_end, p0 * 16, n, k_groups, a, a_lo, lda, bp, panel_bytes, ep); break; \
+            case 2: tile_v(2, PLANES, KIND, m0, m_end, p0 * 16, n, k_groups, a, a_lo, lda, bp, panel_bytes, ep); break; \
+            default: tile_v(1, PLANES, KIND, m0, m_end, p0 * 16, n, k_groups, a, a_lo, lda, bp, panel_bytes, ep); break; \
+            }                                                                                              \
+        }                                                                                                  \
+    }
+
+#define GEMM_BY_KIND(PLANES, MAX_NV)                                                                         \
+    switch (ep->kind) {                                                                                    \
+    case CNXQ_OUT_F32: GEMM_LOOPS(PLANES, MAX_NV, CNXQ_OUT_F32) break;                                     \
+    case CNXQ_OUT_F32_ADD: GEMM_LOOPS(PLANES, MAX_NV, CNXQ_OUT_F32_ADD) break;                             \
+    case CNXQ_OUT_GELU_F32: GEMM_LOOPS(PLANES, MAX_NV, CNXQ_OUT_GELU_F32) break;                           \
+    case CNXQ_OUT_GELU_U8: GEMM_LOOPS(PLANES, MAX_NV, CNXQ_OUT_GELU_U8) break;                             \
+    case CNXQ_OUT_GELU_U16: GEMM_LOOPS(PLANES, MAX_NV, CNXQ_OUT_GELU_U16) break;                           \
+    default: break;                                                                                        \
+    }
 
 VNNI_TARGET void cnxq_gemm_u8s8_6x64c4_avx512vnni(size_t m_begin, size_t m_end, size_t n, size_t k_groups,
                                                   const uint8_t *a, const uint8_t *a_lo, size_t lda,
@@ -144,18 +168,7 @@ VNNI_TARGET void cnxq_gemm_u8s8_6x64c4_avx512vnni(size_t m_begin, size_t m_end, 
     (void)a_lo;
     const size_t panels = (n + 15) / 16;
     const size_t panel_bytes = k_groups * 64;
-    for (size_t p0 = 0; p0 < panels; p0 += 4) {
-        const size_t nv = panels - p0 < 4 ? panels - p0 : 4;
-        const int8_t *bp = b_packed + p0 * panel_bytes;
-        for (size_t m0 = m_begin; m0 < m_end; m0 += VNNI_MR) {
-            switch (nv) {
-            case 4: tile_v(4, 1, m0, m_end, p0 * 16, n, k_groups, a, NULL, lda, bp, panel_bytes, ep); break;
-            case 3: tile_v(3, 1, m0, m_end, p0 * 16, n, k_groups, a, NULL, lda, bp, panel_bytes, ep); break;
-            case 2: tile_v(2, 1, m0, m_end, p0 * 16, n, k_groups, a, NULL, lda, bp, panel_bytes, ep); break;
-            default: tile_v(1, 1, m0, m_end, p0 * 16, n, k_groups, a, NULL, lda, bp, panel_bytes, ep); break;
-            }
-        }
-    }
+    GEMM_BY_KIND(1, 4)
 }
 
 VNNI_TARGET void cnxq_gemm_u16s8_6x32c4_avx512vnni(size_t m_begin, size_t m_end, size_t n, size_t k_groups,
@@ -163,14 +176,7 @@ VNNI_TARGET void cnxq_gemm_u16s8_6x32c4_avx512vnni(size_t m_begin, size_t m_end,
                                                    const int8_t *b_packed, const cnxq_epilogue *ep) {
     const size_t panels = (n + 15) / 16;
     const size_t panel_bytes = k_groups * 64;
-    for (size_t p0 = 0; p0 < panels; p0 += 2) {
-        const size_t nv = panels - p0 < 2 ? panels - p0 : 2;
-        const int8_t *bp = b_packed + p0 * panel_bytes;
-        for (size_t m0 = m_begin; m0 < m_end; m0 += VNNI_MR) {
-            if (nv == 2) tile_v(2, 2, m0, m_end, p0 * 16, n, k_groups, a, a_lo, lda, bp, panel_bytes, ep);
-            else tile_v(1, 2, m0, m_end, p0 * 16, n, k_groups, a, a_lo, lda, bp, panel_bytes, ep);
-        }
-    }
+    GEMM_BY_KIND(2, 2)
 }
 
 #define LN_TARGET __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
