@@ -282,66 +282,86 @@ extension Int8Plan {
         }
     }
 
-    /// Depthwise 7x7 (pad 3 via the zero border) for image rows `rows`: four output pixels x
-    /// sixteen channels per step, with the seven input columns of each kernel row reused.
+    /// Depthwise 7x7 (pad 3 via the zero border) for image rows `rows`: eight (then four, then one)
+    /// output pixels x sixteen channels per step; eight independent FMA chains keep both FMA pipes
+    /// busy. Index arithmetic wraps (&+, &*): sizes are bounded by the plan, and checks would
+    /// sit in the inner loop.
     private func depthwise7x7(xin: UnsafeMutablePointer<Float>, _ g: StageGeometry, rows: Range<Int>,
                               weights: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>,
                               out: UnsafeMutablePointer<Float>) {
-        let cp = g.cp, rs = g.rowStride
+        typealias V = SIMD16<Float>
+        let cp = g.cp, rs = g.rowStride, w = g.w
+        let cpB = cp &* 4
         let input = UnsafeRawPointer(xin), wRaw = UnsafeRawPointer(weights), outRaw = UnsafeMutableRawPointer(out)
-        @inline(__always) func ld(_ p: UnsafeRawPointer, _ elements: Int) -> SIMD16<Float> {
-            p.loadUnaligned(fromByteOffset: elements * 4, as: SIMD16<Float>.self)
-        }
         for (i, y) in rows.enumerated() {
             var cb = 0
             while cb < cp {
-                let b = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: cb * 4, as: SIMD16<Float>.self)
+                let b = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: cb &* 4, as: V.self)
                 var xo = 0
-                while xo + 4 <= g.w {
+                while xo &+ 8 <= w {
+                    var a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b
+                    for ky in 0..<7 {
+                        let inRow = input + (((y &+ ky) &* rs &+ xo &* cp &+ cb) &* 4)
+                        let wRow = wRaw + ((ky &* 7 &* cp &+ cb) &* 4)
+                        for kx in 0..<7 {
+                            let wv = wRow.loadUnaligned(fromByteOffset: kx &* cpB, as: V.self)
+                            let p = inRow + kx &* cpB
+                            a0 = a0.addingProduct(p.loadUnaligned(as: V.self), wv)
+                            a1 = a1.addingProduct(p.loadUnaligned(fromByteOffset: cpB, as: V.self), wv)
+                            a2 = a2.addingProduct(p.loadUnaligned(fromByteOffset: 2 &* cpB, as: V.self), wv)
+                            a3 = a3.addingProduct(p.loadUnaligned(fromByteOffset: 3 &* cpB, as: V.self), wv)
+                            a4 = a4.addingProduct(p.loadUnaligned(fromByteOffset: 4 &* cpB, as: V.self), wv)
+                            a5 = a5.addingProduct(p.loadUnaligned(fromByteOffset: 5 &* cpB, as: V.self), wv)
+                            a6 = a6.addingProduct(p.loadUnaligned(fromByteOffset: 6 &* cpB, as: V.self), wv)
+                            a7 = a7.addingProduct(p.loadUnaligned(fromByteOffset: 7 &* cpB, as: V.self), wv)
+                        }
+                    }
+                    let o = outRaw + (((i &* w &+ xo) &* cp &+ cb) &* 4)
+                    o.storeBytes(of: a0, as: V.self)
+                    o.storeBytes(of: a1, toByteOffset: cpB, as: V.self)
+                    o.storeBytes(of: a2, toByteOffset: 2 &* cpB, as: V.self)
+                    o.storeBytes(of: a3, toByteOffset: 3 &* cpB, as: V.self)
+                    o.storeBytes(of: a4, toByteOffset: 4 &* cpB, as: V.self)
+                    o.storeBytes(of: a5, toByteOffset: 5 &* cpB, as: V.self)
+                    o.storeBytes(of: a6, toByteOffset: 6 &* cpB, as: V.self)
+                    o.storeBytes(of: a7, toByteOffset: 7 &* cpB, as: V.self)
+                    xo &+= 8
+                }
+                while xo &+ 4 <= w {
                     var a0 = b, a1 = b, a2 = b, a3 = b
                     for ky in 0..<7 {
-                        // Padded input pixel (y + ky, xo + kx) feeds output (y, xo).
-                        let base = (y + ky) * rs + xo * cp + cb
-                        let wb = ky * 7 * cp + cb
-                        let i0 = ld(input, base), i1 = ld(input, base + cp), i2 = ld(input, base + 2 * cp)
-                        let i3 = ld(input, base + 3 * cp), i4 = ld(input, base + 4 * cp), i5 = ld(input, base + 5 * cp)
-                        let i6 = ld(input, base + 6 * cp), i7 = ld(input, base + 7 * cp), i8 = ld(input, base + 8 * cp)
-                        let i9 = ld(input, base + 9 * cp)
-                        let w0 = ld(wRaw, wb), w1 = ld(wRaw, wb + cp), w2 = ld(wRaw, wb + 2 * cp), w3 = ld(wRaw, wb + 3 * cp)
-                        let w4 = ld(wRaw, wb + 4 * cp), w5 = ld(wRaw, wb + 5 * cp), w6 = ld(wRaw, wb + 6 * cp)
-                        a0 = a0.addingProduct(i0, w0); a1 = a1.addingProduct(i1, w0)
-                        a2 = a2.addingProduct(i2, w0); a3 = a3.addingProduct(i3, w0)
-                        a0 = a0.addingProduct(i1, w1); a1 = a1.addingProduct(i2, w1)
-                        a2 = a2.addingProduct(i3, w1); a3 = a3.addingProduct(i4, w1)
-                        a0 = a0.addingProduct(i2, w2); a1 = a1.addingProduct(i3, w2)
-                        a2 = a2.addingProduct(i4, w2); a3 = a3.addingProduct(i5, w2)
-                        a0 = a0.addingProduct(i3, w3); a1 = a1.addingProduct(i4, w3)
-                        a2 = a2.addingProduct(i5, w3); a3 = a3.addingProduct(i6, w3)
-                        a0 = a0.addingProduct(i4, w4); a1 = a1.addingProduct(i5, w4)
-                        a2 = a2.addingProduct(i6, w4); a3 = a3.addingProduct(i7, w4)
-                        a0 = a0.addingProduct(i5, w5); a1 = a1.addingProduct(i6, w5)
-                        a2 = a2.addingProduct(i7, w5); a3 = a3.addingProduct(i8, w5)
-                        a0 = a0.addingProduct(i6, w6); a1 = a1.addingProduct(i7, w6)
-                        a2 = a2.addingProduct(i8, w6); a3 = a3.addingProduct(i9, w6)
+                        let inRow = input + (((y &+ ky) &* rs &+ xo &* cp &+ cb) &* 4)
+                        let wRow = wRaw + ((ky &* 7 &* cp &+ cb) &* 4)
+                        for kx in 0..<7 {
+                            let wv = wRow.loadUnaligned(fromByteOffset: kx &* cpB, as: V.self)
+                            let p = inRow + kx &* cpB
+                            a0 = a0.addingProduct(p.loadUnaligned(as: V.self), wv)
+                            a1 = a1.addingProduct(p.loadUnaligned(fromByteOffset: cpB, as: V.self), wv)
+                            a2 = a2.addingProduct(p.loadUnaligned(fromByteOffset: 2 &* cpB, as: V.self), wv)
+                            a3 = a3.addingProduct(p.loadUnaligned(fromByteOffset: 3 &* cpB, as: V.self), wv)
+                        }
                     }
-                    let o = ((i * g.w + xo) * cp + cb) * 4
-                    outRaw.storeBytes(of: a0, toByteOffset: o, as: SIMD16<Float>.self)
-                    outRaw.storeBytes(of: a1, toByteOffset: o + cp * 4, as: SIMD16<Float>.self)
-                    outRaw.storeBytes(of: a2, toByteOffset: o + 2 * cp * 4, as: SIMD16<Float>.self)
-                    outRaw.storeBytes(of: a3, toByteOffset: o + 3 * cp * 4, as: SIMD16<Float>.self)
-                    xo += 4
+                    let o = outRaw + (((i &* w &+ xo) &* cp &+ cb) &* 4)
+                    o.storeBytes(of: a0, as: V.self)
+                    o.storeBytes(of: a1, toByteOffset: cpB, as: V.self)
+                    o.storeBytes(of: a2, toByteOffset: 2 &* cpB, as: V.self)
+                    o.storeBytes(of: a3, toByteOffset: 3 &* cpB, as: V.self)
+                    xo &+= 4
                 }
-                while xo < g.w {
+                while xo < w {
                     var acc = b
                     for ky in 0..<7 {
-                        let base = (y + ky) * rs + xo * cp + cb
-                        let wb = ky * 7 * cp + cb
-                        for kx in 0..<7 { acc = acc.addingProduct(ld(input, base + kx * cp), ld(wRaw, wb + kx * cp)) }
+                        let inRow = input + (((y &+ ky) &* rs &+ xo &* cp &+ cb) &* 4)
+                        let wRow = wRaw + ((ky &* 7 &* cp &+ cb) &* 4)
+                        for kx in 0..<7 {
+                            acc = acc.addingProduct(inRow.loadUnaligned(fromByteOffset: kx &* cpB, as: V.self),
+                                                    wRow.loadUnaligned(fromByteOffset: kx &* cpB, as: V.self))
+                        }
                     }
-                    outRaw.storeBytes(of: acc, toByteOffset: ((i * g.w + xo) * cp + cb) * 4, as: SIMD16<Float>.self)
-                    xo += 1
+                    outRaw.storeBytes(of: acc, toByteOffset: ((i &* w &+ xo) &* cp &+ cb) &* 4, as: V.self)
+                    xo &+= 1
                 }
-                cb += 16
+                cb &+= 16
             }
         }
     }
