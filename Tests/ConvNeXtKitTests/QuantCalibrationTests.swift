@@ -89,4 +89,20 @@ final class QuantCalibrationTests: XCTestCase {
         let (_, baseline) = try Quantizer.quantize(model: model, calibration: QuantEngineTests.images(3, seed: 12), options: plain)
         XCTAssertGreaterThan(report.outputCosine, baseline.outputCosine)
     }
+
+    func testFoldedInputNormalizationTakesPixels() throws {
+        let model = QuantEngineTests.model
+        let mean: [Float] = [123.675, 116.28, 103.53], scale: [Float] = [0.01712475, 0.017507, 0.01742919]
+        let folded = try model.foldingInputNormalization(mean: mean, scale: scale)
+        var rng = SeededGenerator(seed: 13)
+        let cfg = model.config
+        let pixels = (0..<cfg.inputCount).map { _ in Float(rng.next() % 256) }
+        var normalized = pixels
+        for c in 0..<3 { for i in 0..<(cfg.inputCount / 3) { normalized[c * cfg.inputCount / 3 + i] = (pixels[c * cfg.inputCount / 3 + i] - mean[c]) * scale[c] } }
+        let a = ReferenceForward(model: folded).run(Tensor(shape: cfg.inputShape, data: pixels)).data
+        let b = ReferenceForward(model: model).run(Tensor(shape: cfg.inputShape, data: normalized)).data
+        let m = b.map(abs).max()!
+        for i in a.indices { XCTAssertEqual(a[i], b[i], accuracy: 1e-4 * m) }
+        XCTAssertThrowsError(try model.foldingInputNormalization(mean: [1], scale: [1]))
+    }
 }
