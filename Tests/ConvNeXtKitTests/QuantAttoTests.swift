@@ -35,3 +35,28 @@ final class QuantAttoTests: XCTestCase {
         XCTAssertTrue(["max", "percentile", "kl"].contains(q.calibration.method))
     }
 }
+
+/// The repository's tiny fixtures (both block forms): int8 vs the PyTorch golden.
+final class QuantTinyFixtureTests: XCTestCase {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+    func testTinyModelsOfBothBlockFormsQuantize() throws {
+        for name in ["tiny_opset11", "tiny_linear_opset11"] {
+            let model = try ModelLoader.load(path: Self.fixtures.appendingPathComponent("models/\(name).onnx").path)
+            let input = try Tensor.readRaw(path: Self.fixtures.appendingPathComponent("golden/\(name)/input.f32").path, shape: model.config.inputShape)
+            let golden = try Tensor.readRaw(path: Self.fixtures.appendingPathComponent("golden/\(name)/output.f32").path,
+                                            shape: [1, model.config.numClasses])
+            var rng = SeededGenerator(seed: 5)
+            let calibration = (0..<16).map { _ in Tensor(shape: model.config.inputShape, data: (0..<model.config.inputCount).map { _ in rng.normal() }) }
+            var options = QuantizationOptions()
+            options.reportSamples = 1
+            let (q, report) = try Quantizer.quantize(model: model, calibration: calibration, options: options)
+            let out = try Int8Engine(model: q).infer(input)
+            let cosine = cosineSimilarity(out.data, golden.data)
+            print("\(name): int8 cosine vs golden \(String(format: "%.6f", cosine)), method \(report.method), raised \(report.raisedPoints)")
+            XCTAssertGreaterThan(cosine, 0.999, name)
+            XCTAssertFalse(report.rows.isEmpty)
+        }
+    }
+}

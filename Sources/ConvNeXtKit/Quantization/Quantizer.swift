@@ -285,7 +285,8 @@ struct CalibrationSession {
         }
         let params = Dictionary(q.activationPoints, uniquingKeysWith: { a, _ in a })
         let rows = order.map { id -> QuantizationReport.Row in
-            let point = QuantPoint.forLayer(id)
+            // Pooling feeds the head LayerNorm in float; its point is only for overrides.
+            let point = id == .headPool ? nil : QuantPoint.forLayer(id)
             let quant = point.flatMap { params[$0] }
             let precision = quant?.precision ?? .float
             return QuantizationReport.Row(layer: id.description, nodes: model.sourceNodes[id] ?? [],
