@@ -105,4 +105,33 @@ final class QuantCalibrationTests: XCTestCase {
         for i in a.indices { XCTAssertEqual(a[i], b[i], accuracy: 1e-4 * m) }
         XCTAssertThrowsError(try model.foldingInputNormalization(mean: [1], scale: [1]))
     }
+
+    func testMergedObserversEqualOneObserver() {
+        let a = gaussian(30_000, seed: 20), b = gaussian(30_000, seed: 21).map { $0 * 4 }
+        var whole = TensorObserver()
+        whole.observe(a)
+        whole.observe(b)
+        var first = TensorObserver()
+        first.observe(a)
+        var second = first.emptied()
+        second.observe(b)
+        first.merge(second)
+        XCTAssertEqual(first.histogram, whole.histogram)
+        XCTAssertEqual(first.binWidth, whole.binWidth)
+        XCTAssertEqual(first.count, whole.count)
+        XCTAssertEqual(first.minimum, whole.minimum)
+        XCTAssertEqual(first.maximum, whole.maximum)
+    }
+
+    func testThreadCountDoesNotChangeCalibration() throws {
+        let images = QuantEngineTests.images(5, seed: 22)
+        var options = QuantizationOptions()
+        options.reportSamples = 1
+        options.threads = 1
+        let (one, _) = try Quantizer.quantize(model: QuantEngineTests.model, calibration: images, options: options)
+        options.threads = 2
+        let (two, _) = try Quantizer.quantize(model: QuantEngineTests.model, calibration: images, options: options)
+        XCTAssertEqual(one.activationPoints.map(\.1), two.activationPoints.map(\.1))
+        XCTAssertEqual(one.calibration, two.calibration)
+    }
 }

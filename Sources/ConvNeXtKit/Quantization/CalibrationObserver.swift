@@ -55,6 +55,39 @@ public struct TensorObserver: Sendable {
         count += values.count
     }
 
+    /// The same histogram layout with nothing observed (for per-thread observers that merge later).
+    public func emptied() -> TensorObserver {
+        var o = TensorObserver()
+        o.binWidth = binWidth
+        return o
+    }
+
+    /// Adds another observer's statistics. Histograms of equal or power-of-two-related widths merge
+    /// exactly; others are re-binned by bin centre.
+    public mutating func merge(_ other: TensorObserver) {
+        guard other.count > 0 else { return }
+        minimum = Swift.min(minimum, other.minimum)
+        maximum = Swift.max(maximum, other.maximum)
+        sumOfSquares += other.sumOfSquares
+        count += other.count
+        if other.binWidth == 0 {
+            histogram[0] += other.histogram.reduce(0, +)
+            return
+        }
+        if binWidth == 0 {
+            let zeros = histogram.reduce(0, +)
+            histogram = other.histogram
+            binWidth = other.binWidth
+            histogram[0] += zeros
+            return
+        }
+        while binWidth * Float(Self.bins) < other.histogramRange { grow() }
+        for j in 0..<Self.bins where other.histogram[j] > 0 {
+            let center = (Double(j) + 0.5) * Double(other.binWidth)
+            histogram[Swift.min(Self.bins - 1, Int(center / Double(binWidth)))] += other.histogram[j]
+        }
+    }
+
     /// Doubles the bin width, merging bin pairs.
     private mutating func grow() {
         var merged = [Double](repeating: 0, count: Self.bins)

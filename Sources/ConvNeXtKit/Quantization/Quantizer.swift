@@ -44,9 +44,9 @@ public struct QuantizationOptions: Sendable {
     public var maxAutomaticRaises: Int = 8
     /// Calibration images used for the per-layer report (each costs a reference pass).
     public var reportSamples: Int = 8
-    /// Threads for the quantised evaluation runs.
+    /// Threads for the calibration passes (images shared out) and the quantised evaluation runs.
     public var threads: Int = 1
-    /// Called on the calling thread as work proceeds.
+    /// Called as work proceeds (calls are serialised; with `threads` > 1 possibly from worker threads).
     public var progress: (@Sendable (QuantizationProgress) -> Void)?
 
     public init() {}
@@ -206,41 +206,85 @@ struct CalibrationSession {
     }
 
     /// One reference pass per calibration image, feeding the observers of every quantised tensor.
+    /// With `options.threads` > 1 the images are shared out; each thread keeps its own observers
+    /// (started from the first image's histogram widths) and they are merged at the end.
     mutating func observe() throws {
+        guard !calibration.isEmpty else { return }
         let reference = ReferenceForward(model: model)
-        final class State {
-            var observers: [QuantPoint: TensorObserver] = [:]
-            var stream: Tensor?
-        }
-        let state = State()
-        for p in folded.points { state.observers[p] = TensorObserver() }
         let stages = model.stages
         let headEpsilon = model.head.norm.epsilon
-        for (i, image) in calibration.enumerated() {
-            state.observers[.input]!.observe(image.data)
+        let images = calibration
+        let progress = options.progress
+
+        /// Runs one image, adding its tensors to `observers`; returns the float logits.
+        func observeImage(_ image: Tensor, into observers: inout [QuantPoint: TensorObserver]) -> [Float] {
+            final class State {
+                var observers: [QuantPoint: TensorObserver]
+                var stream: Tensor?
+                init(_ o: [QuantPoint: TensorObserver]) { observers = o }
+            }
+            let state = State(observers)
+            state.observers[.input]?.observe(image.data)
             let logits = reference.run(image) { id, t in
                 switch id {
                 case .stemNorm, .residual, .downsampleConv:
                     state.stream = t
                 case .downsampleNorm(let s):
                     if let x = state.stream, let eps = stages[s].downsample?.norm.epsilon {
-                        state.observers[.downsampleNorm(stage: s)]!.observe(normalizeChannels(x, epsilon: eps))
+                        state.observers[.downsampleNorm(stage: s)]?.observe(normalizeChannels(x, epsilon: eps))
                     }
                 case .dwConv(let s, let b):
-                    state.observers[.blockNorm(stage: s, block: b)]!.observe(normalizeChannels(t, epsilon: stages[s].blocks[b].norm.epsilon))
+                    state.observers[.blockNorm(stage: s, block: b)]?.observe(normalizeChannels(t, epsilon: stages[s].blocks[b].norm.epsilon))
                 case .gelu(let s, let b):
-                    state.observers[.gelu(stage: s, block: b)]!.observe(t.data)
+                    state.observers[.gelu(stage: s, block: b)]?.observe(t.data)
                 case .headPool:
-                    state.observers[.headNorm]!.observe(normalizeChannels(t, epsilon: headEpsilon))
+                    state.observers[.headNorm]?.observe(normalizeChannels(t, epsilon: headEpsilon))
                 default:
                     break
                 }
             }
-            floatLogits.append(logits.data)
-            options.progress?(QuantizationProgress(phase: "observe", completed: i + 1, total: calibration.count,
-                                                   message: "calibration image \(i + 1)/\(calibration.count)"))
+            observers = state.observers
+            return logits.data
         }
-        observers = state.observers
+
+        var first = Dictionary(uniqueKeysWithValues: folded.points.map { ($0, TensorObserver()) })
+        final class Shared: @unchecked Sendable {
+            let lock = NSLock()
+            var logits: [[Float]]
+            var partial: [[QuantPoint: TensorObserver]]
+            var done = 1
+            init(images: Int, threads: Int) {
+                logits = [[Float]](repeating: [], count: images)
+                partial = [[QuantPoint: TensorObserver]](repeating: [:], count: threads)
+            }
+        }
+        let threads = max(1, min(options.threads, images.count - 1))
+        let shared = Shared(images: images.count, threads: threads)
+        shared.logits[0] = observeImage(images[0], into: &first)
+        progress?(QuantizationProgress(phase: "observe", completed: 1, total: images.count, message: "calibration image 1/\(images.count)"))
+        let empty = first.mapValues { $0.emptied() }
+        let start = first
+        parallel(threads) { t in
+            var mine = t == 0 ? start : empty
+            for i in stride(from: 1 + t, to: images.count, by: threads) {
+                let logits = observeImage(images[i], into: &mine)
+                shared.lock.lock()
+                shared.logits[i] = logits
+                shared.done += 1
+                progress?(QuantizationProgress(phase: "observe", completed: shared.done, total: images.count,
+                                               message: "calibration image \(shared.done)/\(images.count)"))
+                shared.lock.unlock()
+            }
+            shared.lock.lock()
+            shared.partial[t] = mine
+            shared.lock.unlock()
+        }
+        var merged = shared.partial[0]
+        for part in shared.partial.dropFirst() {
+            for (p, o) in part { merged[p]?.merge(o) }
+        }
+        observers = merged
+        floatLogits = shared.logits
     }
 
     /// Activation quantisation of every point for the given methods and precisions.
