@@ -110,6 +110,17 @@ final class QuantEngineTests: XCTestCase {
         XCTAssertThrowsError(try QuantizedModel(deserializing: broken)) { XCTAssertTrue("\($0)".contains("stages.1.blocks.0.fc1.weight")) }
     }
 
+    func testInconsistentModelsAreRefused() throws {
+        var q = try Self.quantizedModel()
+        q.stages[1].blocks[0].fc1.weights.removeLast()
+        XCTAssertThrowsError(try Int8Engine(model: q)) { XCTAssertTrue("\($0)".contains("stages.1.blocks.0.fc1")) }
+        var padded = Self.model
+        padded.stem.conv.padding = 1
+        XCTAssertThrowsError(try Quantizer.quantize(model: padded, calibration: Self.images(1, seed: 1))) {
+            XCTAssertTrue("\($0)".contains("stem"))
+        }
+    }
+
     func testOverridesSetThePrecisionOfTheirTensor() throws {
         let q = try Self.quantizedModel()
         let points = Dictionary(q.activationPoints, uniquingKeysWith: { a, _ in a })

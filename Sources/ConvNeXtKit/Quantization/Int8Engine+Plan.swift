@@ -69,6 +69,26 @@ final class Int8Plan: @unchecked Sendable {
     init(model: QuantizedModel, kernels: Int8KernelChoice) throws {
         let cfg = model.config
         config = cfg
+        try PackedGEMM.validate(model.stemConv, name: "stem.conv")
+        try PackedGEMM.validate(model.head, name: "head.fc")
+        for (s, stage) in model.stages.enumerated() {
+            if let d = stage.downsample { try PackedGEMM.validate(d.conv, name: "stages.\(s).downsample.conv") }
+            for (b, block) in stage.blocks.enumerated() {
+                try PackedGEMM.validate(block.fc1, name: "stages.\(s).blocks.\(b).fc1")
+                try PackedGEMM.validate(block.fc2, name: "stages.\(s).blocks.\(b).fc2")
+                guard block.dwBias.count == block.fc1.inFeatures, block.normWeight.count == block.fc1.inFeatures,
+                      block.normBias.count == block.fc1.inFeatures else {
+                    throw ConvNeXtError.invalidModel(path: "quantized model", reason: "stages.\(s).blocks.\(b) norm or depthwise arrays do not match")
+                }
+            }
+            if let d = stage.downsample, s > 0, d.normWeight.count != cfg.dims[s - 1] || d.normBias.count != cfg.dims[s - 1] {
+                throw ConvNeXtError.invalidModel(path: "quantized model", reason: "stages.\(s).downsample.norm arrays do not match")
+            }
+        }
+        guard model.stemNorm.weight.count == cfg.dims.first, model.stemNorm.bias.count == cfg.dims.first,
+              model.headNormWeight.count == cfg.dims.last, model.headNormBias.count == cfg.dims.last else {
+            throw ConvNeXtError.invalidModel(path: "quantized model", reason: "stem or head norm arrays do not match")
+        }
         let k = model.stemKernel
         guard k > 0, cfg.inputHeight >= k, cfg.inputWidth >= k, model.stages.count == cfg.dims.count else {
             throw ConvNeXtError.unsupportedModel(path: "quantized model", reason: "stem kernel \(k) does not fit input \(cfg.inputHeight)x\(cfg.inputWidth)")

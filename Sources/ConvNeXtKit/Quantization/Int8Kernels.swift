@@ -63,6 +63,17 @@ final class PackedGEMM: @unchecked Sendable {
     let zpColsum: UnsafeMutablePointer<Int32>
     let zpColsumLo: UnsafeMutablePointer<Int32>
 
+    /// Checks that a layer's arrays match its shape (a hand-built model could be inconsistent).
+    static func validate(_ layer: QuantizedLinear, name: String) throws {
+        let n = layer.outFeatures, k = layer.inFeatures
+        let ok = layer.bias.count == n && (layer.input.precision == .float
+            ? layer.floatWeights.count == n * k
+            : layer.weights.count == n * k && layer.weightScales.count == n && layer.input.scale > 0)
+        guard ok, n > 0, k > 0 else {
+            throw ConvNeXtError.invalidModel(path: "quantized model", reason: "layer \(name) arrays do not match its \(n)x\(k) shape")
+        }
+    }
+
     /// `kIndex` maps a logical input index to its padded position (< kPadded).
     init(_ layer: QuantizedLinear, kPadded: Int, kernels: Int8KernelChoice, kIndex: (Int) -> Int) {
         let n = layer.outFeatures

@@ -49,6 +49,27 @@ struct FoldedModel: Sendable {
         head = Self.foldLinear(model.head.fc, norm: model.head.norm)
     }
 
+    /// Checks the layer geometry the int8 engine implements: patchify stem (stride = kernel, no
+    /// padding), 2x2 stride-2 downsamples, depthwise 7x7 with padding 3.
+    static func validate(_ model: ConvNeXtModel) throws {
+        func fail(_ reason: String) -> ConvNeXtError { .unsupportedModel(path: model.source.path, reason: reason) }
+        let stem = model.stem.conv
+        guard stem.stride == stem.kernel, stem.padding == 0, stem.groups == 1 else {
+            throw fail("the int8 engine needs a patchify stem (stride = kernel, no padding)")
+        }
+        for (s, stage) in model.stages.enumerated() {
+            if let d = stage.downsample, d.conv.kernel != 2 || d.conv.stride != 2 || d.conv.padding != 0 || d.conv.groups != 1 {
+                throw fail("stage \(s) downsample is not a 2x2 stride-2 convolution")
+            }
+            for (b, block) in stage.blocks.enumerated() {
+                let dw = block.dwConv
+                guard dw.kernel == 7, dw.padding == 3, dw.stride == 1, dw.groups == dw.outChannels else {
+                    throw fail("stage \(s) block \(b) depthwise convolution is not 7x7 with padding 3")
+                }
+            }
+        }
+    }
+
     /// OIHW -> [o][(ky, kx, ci)], with the preceding LayerNorm's affine folded in when given.
     static func gatherConv(_ conv: Conv2D, norm: LayerNorm?) -> Layer {
         let o = conv.outChannels, ci = conv.inChannels, k = conv.kernel

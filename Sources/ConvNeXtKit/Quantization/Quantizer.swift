@@ -67,6 +67,7 @@ public enum Quantizer {
             throw ConvNeXtError.invalidInput(path: "calibration tensor \(i)",
                                              reason: "has \(t.count) values, the model needs \(cfg.inputCount) (\(cfg.inputShape.map(String.init).joined(separator: "x")))")
         }
+        try FoldedModel.validate(model)
         let folded = FoldedModel(model)
         let points = folded.points
         var session = CalibrationSession(model: model, folded: folded, calibration: calibration, options: options)
