@@ -15,20 +15,20 @@ enum { VNNI_MR = 6 };
 
 /// Same operations as cnxq_gelu_scalar, sixteen lanes at a time.
 VNNI_TARGET ALWAYS_INLINE __m512 gelu_v(__m512 v) {
-    __m512 a = _mm512_min_ps(_mm512_abs_ps(v), _mm512_set1_ps(CNXQ_GELU_LIMIT));
-    __m512i i = _mm512_cvttps_epi32(_mm512_mul_ps(a, _mm512_set1_ps(1.0f / CNXQ_GELU_WIDTH)));
-    i = _mm512_min_epi32(i, _mm512_set1_epi32(CNXQ_GELU_INTERVALS - 1));
-    __m512 r = _mm512_sub_ps(a, _mm512_mul_ps(_mm512_cvtepi32_ps(i), _mm512_set1_ps(CNXQ_GELU_WIDTH)));
-    __m512 p = _mm512_permutexvar_ps(i, _mm512_load_ps(cnxq_gelu_coefficients[5]));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_permutexvar_ps(i, _mm512_load_ps(cnxq_gelu_coefficients[4])));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_permutexvar_ps(i, _mm512_load_ps(cnxq_gelu_coefficients[3])));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_permutexvar_ps(i, _mm512_load_ps(cnxq_gelu_coefficients[2])));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_permutexvar_ps(i, _mm512_load_ps(cnxq_gelu_coefficients[1])));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_permutexvar_ps(i, _mm512_load_ps(cnxq_gelu_coefficients[0])));
-    __mmask16 positive = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GE_OQ);
-    const __m512 half = _mm512_set1_ps(0.5f);
-    __m512 phi = _mm512_mask_blend_ps(positive, _mm512_sub_ps(half, p), _mm512_add_ps(half, p));
-    return _mm512_mul_ps(v, phi);
+    const __m512 av = _mm512_abs_ps(v);
+    const __m512 a = _mm512_min_ps(av, _mm512_set1_ps(CNXQ_GELU_LIMIT));
+    __m512 ft = _mm512_roundscale_ps(_mm512_mul_ps(a, _mm512_set1_ps(1.0f / CNXQ_GELU_WIDTH)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    ft = _mm512_min_ps(ft, _mm512_set1_ps((float)(CNXQ_GELU_INTERVALS - 1)));
+    const __m512i i = _mm512_cvttps_epi32(ft);
+    const __m512 r = _mm512_sub_ps(a, _mm512_mul_ps(ft, _mm512_set1_ps(CNXQ_GELU_WIDTH)));
+    const __m512 r2 = _mm512_mul_ps(r, r);
+#define COEF(d) _mm512_permutexvar_ps(i, _mm512_load_ps(cnxq_gelu_coefficients[d]))
+    const __m512 e0 = _mm512_add_ps(COEF(0), _mm512_mul_ps(COEF(1), r));
+    const __m512 e1 = _mm512_add_ps(COEF(2), _mm512_mul_ps(COEF(3), r));
+    const __m512 e2 = _mm512_add_ps(COEF(4), _mm512_mul_ps(COEF(5), r));
+#undef COEF
+    const __m512 p = _mm512_add_ps(e0, _mm512_mul_ps(r2, _mm512_add_ps(e1, _mm512_mul_ps(r2, e2))));
+    return _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_mul_ps(av, p));
 }
 
 /// Same operations as cnxq_quantize_scalar.

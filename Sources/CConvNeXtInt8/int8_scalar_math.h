@@ -10,21 +10,22 @@
 
 #pragma STDC FP_CONTRACT OFF
 
-/// GELU(v) = v * Phi(v) with Phi from the piecewise polynomial table.
+/// GELU(v) = v Phi(v) = v / 2 + |v| (Phi(|v|) - 1/2), with Phi(a) - 1/2 from the piecewise
+/// polynomial table evaluated in Estrin's form (short dependency chains for the vector code).
 static inline float cnxq_gelu_scalar(float v) {
-    float a = fabsf(v);
-    a = a < CNXQ_GELU_LIMIT ? a : CNXQ_GELU_LIMIT;
-    int32_t i = (int32_t)(a * (1.0f / CNXQ_GELU_WIDTH));
-    i = i < CNXQ_GELU_INTERVALS - 1 ? i : CNXQ_GELU_INTERVALS - 1;
-    float r = a - (float)i * CNXQ_GELU_WIDTH;
-    float p = cnxq_gelu_coefficients[5][i];
-    p = p * r + cnxq_gelu_coefficients[4][i];
-    p = p * r + cnxq_gelu_coefficients[3][i];
-    p = p * r + cnxq_gelu_coefficients[2][i];
-    p = p * r + cnxq_gelu_coefficients[1][i];
-    p = p * r + cnxq_gelu_coefficients[0][i];
-    float phi = v >= 0.0f ? 0.5f + p : 0.5f - p;
-    return v * phi;
+    const float av = fabsf(v);
+    const float a = av < CNXQ_GELU_LIMIT ? av : CNXQ_GELU_LIMIT;
+    // a >= 0 and never NaN (the comparison above maps NaN to the limit): truncation is floor.
+    float ft = (float)(int32_t)(a * (1.0f / CNXQ_GELU_WIDTH));
+    ft = ft < (float)(CNXQ_GELU_INTERVALS - 1) ? ft : (float)(CNXQ_GELU_INTERVALS - 1);
+    const int32_t i = (int32_t)ft;
+    const float r = a - ft * CNXQ_GELU_WIDTH;
+    const float r2 = r * r;
+    const float e0 = cnxq_gelu_coefficients[0][i] + cnxq_gelu_coefficients[1][i] * r;
+    const float e1 = cnxq_gelu_coefficients[2][i] + cnxq_gelu_coefficients[3][i] * r;
+    const float e2 = cnxq_gelu_coefficients[4][i] + cnxq_gelu_coefficients[5][i] * r;
+    const float p = e0 + r2 * (e1 + r2 * e2);
+    return 0.5f * v + av * p;
 }
 
 /// clamp(rint(x * inv_scale) + zero_point, 0, qmax); the float clamp first keeps the conversion in range.

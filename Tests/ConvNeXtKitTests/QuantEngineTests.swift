@@ -54,15 +54,23 @@ final class QuantEngineTests: XCTestCase {
         let engine = try Int8Engine(model: q)
         let oracle = Int8ReferenceForward(model: q)
         let float = ReferenceForward(model: Self.model)
-        for image in Self.images(3, seed: 3) {
+        // Equal within rounding: a value sitting on a rounding boundary may land one level apart
+        // (the oracle's LayerNorm and GELU are Double); one such step in the classifier's input moves
+        // a logit by at most scale x max|weight|. Allow three, and require far less than int8 vs float.
+        let head = q.head
+        let maxWeight = head.effectiveWeights.map(abs).max()!
+        let step = head.input.scale * maxWeight
+        var exact = 0
+        for image in Self.images(6, seed: 3) {
             let a = engine.infer(image).data, b = oracle.run(image).data, f = float.run(image).data
-            let scale = b.map(abs).max()!
             let quantError = maxAbsDiff(a, f)
-            // Equal within rounding: far closer to the oracle than int8 is to float.
-            XCTAssertLessThanOrEqual(maxAbsDiff(a, b), 2e-3 * scale)
-            XCTAssertLessThan(maxAbsDiff(a, b), quantError / 5)
-            XCTAssertGreaterThan(cosineSimilarity(a, b), 0.99999)
+            XCTAssertLessThanOrEqual(maxAbsDiff(a, b), 3 * step + 1e-5 * b.map(abs).max()!)
+            XCTAssertLessThan(maxAbsDiff(a, b), quantError / 4)
+            XCTAssertGreaterThan(cosineSimilarity(a, b), 0.9999)
+            if maxAbsDiff(a, b) <= 1e-5 * b.map(abs).max()! { exact += 1 }
         }
+        // Most images meet no boundary at all.
+        XCTAssertGreaterThanOrEqual(exact, 3)
     }
 
     func testPortableAndVNNIEnginesAreIdentical() throws {
