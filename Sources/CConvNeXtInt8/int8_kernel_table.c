@@ -115,3 +115,15 @@ void cnxq_layernorm(const float *x, size_t x_pixel_stride, size_t count, size_t 
     cnxq_layernorm_portable(x, x_pixel_stride, count, channels, eps, gamma, beta, kind, inv_scale,
                             zero_point, out, out_lo, out_pixel_stride);
 }
+
+int32_t cnxq_atomic_add_i32(int32_t *p, int32_t v) { return __atomic_add_fetch(p, v, __ATOMIC_SEQ_CST); }
+
+int32_t cnxq_atomic_load_i32(const int32_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+
+void cnxq_cpu_relax(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}

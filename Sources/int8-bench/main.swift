@@ -1,6 +1,6 @@
 // Benchmark of the int8 engine: median latency of one inference (batch 1) at 1 and 2 threads,
 // and the float-mode engine for comparison. Release build only:
-//   swift run -c release int8-bench [model.onnx | atto] [--runs N] [--engine int8|int16|float]
+//   swift run -c release int8-bench [model.onnx | atto] [--runs N] [--engine int8|int16|float [--threads N]]
 import ConvNeXtKit
 import Foundation
 
@@ -8,6 +8,8 @@ let args = CommandLine.arguments.dropFirst()
 let modelArg = args.first { !$0.hasPrefix("--") } ?? "atto"
 var runs = 50
 var only = "all"
+var onlyThreads = 1
+if let i = args.firstIndex(of: "--threads"), args.index(after: i) < args.endIndex, let n = Int(args[args.index(after: i)]) { onlyThreads = n }
 if let i = args.firstIndex(of: "--engine"), args.index(after: i) < args.endIndex { only = args[args.index(after: i)] }
 if let i = args.firstIndex(of: "--runs"), args.index(after: i) < args.endIndex, let n = Int(args[args.index(after: i)]) { runs = n }
 
@@ -43,8 +45,8 @@ do {
     print("model \(model.source.path) (\(model.config.variantName)), \(runs) runs, kernels \(int8.kernelNames)")
     if only != "all" {
         let e = only == "int16" ? int16 : only == "float" ? float : int8
-        let r = median(e, threads: 1)
-        print(String(format: "%@ threads=1 median %.2f ms (min %.2f)", only, r.median, r.min))
+        let r = median(e, threads: onlyThreads)
+        print(String(format: "%@ threads=%d median %.2f ms (min %.2f)", only, onlyThreads, r.median, r.min))
         exit(0)
     }
     for threads in [1, 2] {

@@ -127,6 +127,14 @@ void cnxq_layernorm_portable(const float *x, size_t x_pixel_stride, size_t count
                              const float *gamma, const float *beta, int32_t kind, float inv_scale,
                              int32_t zero_point, void *out, uint8_t *out_lo, size_t out_pixel_stride);
 
+/// Sequentially consistent atomic add; returns the new value (for the engine's worker pool:
+/// Swift's Synchronization module needs newer macOS than this package supports).
+int32_t cnxq_atomic_add_i32(int32_t *p, int32_t v);
+/// Sequentially consistent atomic load.
+int32_t cnxq_atomic_load_i32(const int32_t *p);
+/// A spin-wait hint (pause).
+void cnxq_cpu_relax(void);
+
 #ifdef __cplusplus
 }
 #endif

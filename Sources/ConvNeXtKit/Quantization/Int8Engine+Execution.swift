@@ -12,15 +12,8 @@ extension Int8Plan {
 
         // Stem: gather 4x4 patches, quantise, GEMM, LayerNorm (with affine) into the residual stream.
         let dStem = dump?.buffer(.stemConv, c: g0.c, h: g0.h, w: g0.w)
-        let tStem = min(threads, g0.h)
-        parallel(tStem) { t in
-            let rows = split(g0.h, t, tStem)
-            var r0 = rows.lowerBound
-            while r0 < rows.upperBound {
-                let r1 = min(rows.upperBound, r0 + g0.rowsPerChunk)
-                stemChunk(input: input, rows: r0..<r1, out: x[0], arena: arena, thread: t, dump: dStem)
-                r0 = r1
-            }
+        forEachChunk(g0.h, g0.rowsPerChunk, threads: threads, arena: arena) { t, rows in
+            stemChunk(input: input, rows: rows, out: x[0], arena: arena, thread: t, dump: dStem)
         }
         if let dump {
             copyInterior(x[0], g0, to: dump.buffer(.stemNorm, c: g0.c, h: g0.h, w: g0.w))
@@ -36,16 +29,9 @@ extension Int8Plan {
                 let xin = x[cur], xout = x[1 - cur]
                 xout.update(repeating: 0, count: g.paddedFloats)
                 let dNorm = dump?.buffer(.downsampleNorm(stage: s), c: previous.c, h: previous.h, w: previous.w)
-                let tDown = min(threads, g.h)
-                parallel(tDown) { t in
-                    let rows = split(g.h, t, tDown)
-                    var r0 = rows.lowerBound
-                    while r0 < rows.upperBound {
-                        let r1 = min(rows.upperBound, r0 + g.rowsPerChunk)
-                        downsampleChunk(stage: stage, gemm: down, previous: previous, rows: r0..<r1, xin: xin, xout: xout,
-                                        arena: arena, thread: t, dump: dNorm)
-                        r0 = r1
-                    }
+                forEachChunk(g.h, g.rowsPerChunk, threads: threads, arena: arena) { t, rows in
+                    downsampleChunk(stage: stage, gemm: down, previous: previous, rows: rows, xin: xin, xout: xout,
+                                    arena: arena, thread: t, dump: dNorm)
                 }
                 if let dNorm { dumpUnusedDownsampleInputs(stage, xin, previous, into: dNorm) }
                 // The old buffer becomes the next output: clear it for the new geometry's borders.
@@ -67,15 +53,8 @@ extension Int8Plan {
                               fc2: d.buffer(block.hasLayerScale ? .layerScale(stage: s, block: b) : .fc2(stage: s, block: b),
                                             c: g.c, h: g.h, w: g.w))
                 }
-                let tBlock = min(threads, g.h)
-                parallel(tBlock) { t in
-                    let rows = split(g.h, t, tBlock)
-                    var r0 = rows.lowerBound
-                    while r0 < rows.upperBound {
-                        let r1 = min(rows.upperBound, r0 + g.rowsPerChunk)
-                        blockChunk(block, g, rows: r0..<r1, xin: xin, xout: xout, arena: arena, thread: t, dump: dumps)
-                        r0 = r1
-                    }
+                forEachChunk(g.h, g.rowsPerChunk, threads: threads, arena: arena) { t, rows in
+                    blockChunk(block, g, rows: rows, xin: xin, xout: xout, arena: arena, thread: t, dump: dumps)
                 }
                 cur = 1 - cur
                 if let dump {
@@ -86,6 +65,24 @@ extension Int8Plan {
         }
         headForward(x[cur], geometry, logits: logits, arena: arena, dump: dump)
         dump?.flush()
+    }
+
+    /// Runs `body(thread, rows)` over chunks of image rows. Threads take chunks from a shared counter,
+    /// so a thread the OS delays costs at most one chunk; with several threads the chunks shrink so
+    /// that each thread gets about two, even for 7-row stages.
+    private func forEachChunk(_ height: Int, _ rowsPerChunk: Int, threads: Int, arena: Int8Arena,
+                              _ body: (Int, Range<Int>) -> Void) {
+        let per = threads > 1 ? max(1, min(rowsPerChunk, (height + 2 * threads - 1) / (2 * threads))) : rowsPerChunk
+        let chunks = (height + per - 1) / per
+        let counter = arena.chunkCounter
+        counter.pointee = 0
+        parallel(min(threads, chunks)) { t in
+            while true {
+                let c = Int(cnxq_atomic_add_i32(counter, 1)) - 1
+                if c >= chunks { break }
+                body(t, (c * per)..<min(height, (c + 1) * per))
+            }
+        }
     }
 
     /// Layer dumps of one block (NHWC, real channels).

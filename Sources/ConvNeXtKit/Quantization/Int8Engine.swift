@@ -122,9 +122,13 @@ final class Int8Arena: @unchecked Sendable {
     let chunkA: [UnsafeMutableRawPointer]
     let chunkH: [UnsafeMutableRawPointer]
     let gemmScratch: [UnsafeMutablePointer<Float>]
+    /// Next chunk of the running phase (threads take chunks atomically).
+    let chunkCounter: UnsafeMutablePointer<Int32>
 
     init(plan: Int8Plan, threads: Int) {
         self.threads = threads
+        chunkCounter = .allocate(capacity: 1)
+        chunkCounter.initialize(to: 0)
         residual = (0..<2).map { _ in
             let p = UnsafeMutablePointer<Float>.allocate(capacity: plan.residualFloats)
             p.initialize(repeating: 0, count: plan.residualFloats)
@@ -147,28 +151,11 @@ final class Int8Arena: @unchecked Sendable {
         chunkA.forEach { $0.deallocate() }
         chunkH.forEach { $0.deallocate() }
         gemmScratch.forEach { $0.deallocate() }
+        chunkCounter.deallocate()
     }
 }
 
-/// Runs `body(thread)` on `threads` threads and waits for all.
+/// Runs `body(thread)` on `threads` threads (the caller and pool workers) and waits for all.
 @inline(__always) func parallel(_ threads: Int, _ body: (Int) -> Void) {
-    if threads <= 1 {
-        body(0)
-    } else {
-        // The body only touches disjoint rows of buffers owned by the caller, which waits here.
-        withoutActuallyEscaping(body) { work in
-            let box = UncheckedSendableBox(value: work)
-            DispatchQueue.concurrentPerform(iterations: threads) { box.value($0) }
-        }
-    }
-}
-
-/// Carries a value the compiler cannot prove Sendable across the threads of `parallel`.
-struct UncheckedSendableBox<T>: @unchecked Sendable {
-    let value: T
-}
-
-/// Rows [lo, hi) of `count` rows for thread `t` of `threads`, balanced.
-@inline(__always) func split(_ count: Int, _ t: Int, _ threads: Int) -> Range<Int> {
-    (count * t / threads)..<(count * (t + 1) / threads)
+    Int8WorkerPool.shared.run(threads, body)
 }
