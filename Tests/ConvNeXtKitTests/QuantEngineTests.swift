@@ -91,13 +91,15 @@ final class QuantEngineTests: XCTestCase {
             var values: [Int: [Float]] = [:]
         }
         let results = Results()
-        DispatchQueue.concurrentPerform(iterations: 12) { i in
-            let out = engine.infer(inputs[i % inputs.count], threads: 1 + i % 2).data
+        DispatchQueue.concurrentPerform(iterations: 48) { i in
+            let out = engine.infer(inputs[i % inputs.count], threads: 1 + i % 3).data
             results.lock.lock()
             results.values[i] = out
             results.lock.unlock()
         }
-        for i in 0..<12 { XCTAssertEqual(results.values[i], expected[i % inputs.count], "inference \(i)") }
+        for i in 0..<48 { XCTAssertEqual(results.values[i], expected[i % inputs.count], "inference \(i)") }
+        // One inference split over several threads, repeatedly.
+        for i in 0..<20 { XCTAssertEqual(engine.infer(inputs[i % inputs.count], threads: 2 + i % 3).data, expected[i % inputs.count]) }
     }
 
     func testSerializationRoundTripGivesIdenticalResults() throws {
