@@ -22,12 +22,11 @@ VNNI_TARGET ALWAYS_INLINE __m512 gelu_v(__m512 v) {
     const __m512i i = _mm512_cvttps_epi32(ft);
     const __m512 r = _mm512_sub_ps(a, _mm512_mul_ps(ft, _mm512_set1_ps(CNXQ_GELU_WIDTH)));
     const __m512 r2 = _mm512_mul_ps(r, r);
-#define COEF(d) _mm512_permutexvar_ps(i, _mm512_load_ps(cnxq_gelu_coefficients[d]))
+#define COEF(d) _mm512_permutex2var_ps(_mm512_load_ps(cnxq_gelu_coefficients[d]), i, _mm512_load_ps(cnxq_gelu_coefficients[d] + 16))
     const __m512 e0 = _mm512_add_ps(COEF(0), _mm512_mul_ps(COEF(1), r));
     const __m512 e1 = _mm512_add_ps(COEF(2), _mm512_mul_ps(COEF(3), r));
-    const __m512 e2 = _mm512_add_ps(COEF(4), _mm512_mul_ps(COEF(5), r));
 #undef COEF
-    const __m512 p = _mm512_add_ps(e0, _mm512_mul_ps(r2, _mm512_add_ps(e1, _mm512_mul_ps(r2, e2))));
+    const __m512 p = _mm512_add_ps(e0, _mm512_mul_ps(r2, e1));
     return _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_mul_ps(av, p));
 }
 

@@ -11,7 +11,7 @@
 #pragma STDC FP_CONTRACT OFF
 
 /// GELU(v) = v Phi(v) = v / 2 + |v| (Phi(|v|) - 1/2), with Phi(a) - 1/2 from the piecewise
-/// polynomial table evaluated in Estrin's form (short dependency chains for the vector code).
+/// cubic table evaluated in Estrin's form (short dependency chains for the vector code).
 static inline float cnxq_gelu_scalar(float v) {
     const float av = fabsf(v);
     const float a = av < CNXQ_GELU_LIMIT ? av : CNXQ_GELU_LIMIT;
@@ -23,8 +23,7 @@ static inline float cnxq_gelu_scalar(float v) {
     const float r2 = r * r;
     const float e0 = cnxq_gelu_coefficients[0][i] + cnxq_gelu_coefficients[1][i] * r;
     const float e1 = cnxq_gelu_coefficients[2][i] + cnxq_gelu_coefficients[3][i] * r;
-    const float e2 = cnxq_gelu_coefficients[4][i] + cnxq_gelu_coefficients[5][i] * r;
-    const float p = e0 + r2 * (e1 + r2 * e2);
+    const float p = e0 + r2 * e1;
     return 0.5f * v + av * p;
 }
 
