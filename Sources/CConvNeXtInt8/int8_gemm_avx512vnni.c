@@ -178,6 +178,12 @@ VNNI_TARGET void cnxq_gemm_u16s8_6x32c4_avx512vnni(size_t m_begin, size_t m_end,
     GEMM_BY_KIND(2, 2)
 }
 
+// The portable kernels built for AVX-512 without VNNI (e.g. Skylake-SP): same code, wider vectors.
+#undef CNXQ_PORTABLE_TARGET
+#define CNXQ_PORTABLE_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+#define CNXQ_PORTABLE_SUFFIX avx512bw
+#include "int8_gemm_portable_impl.h"
+
 #define LN_TARGET __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
 
 /// Sum of 16 lanes in the pairwise order of int8_layernorm_impl.h (j + j+8, then +4, +2, +1).

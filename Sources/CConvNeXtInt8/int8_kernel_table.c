@@ -10,6 +10,8 @@ static const cnxq_gemm_kernel kernel_table[] = {
 #if defined(CNXQ_HAVE_X86)
     {"gemm_u8s8_6x64c4_avx512vnni", CNXQ_ISA_AVX512VNNI, 1, 6, 64, cnxq_gemm_u8s8_6x64c4_avx512vnni},
     {"gemm_u16s8_6x32c4_avx512vnni", CNXQ_ISA_AVX512VNNI, 2, 6, 32, cnxq_gemm_u16s8_6x32c4_avx512vnni},
+    {"gemm_u8s8_4x16c4_avx512bw", CNXQ_ISA_AVX512BW, 1, 4, 16, cnxq_gemm_u8s8_4x16c4_avx512bw},
+    {"gemm_u16s8_4x16c4_avx512bw", CNXQ_ISA_AVX512BW, 2, 4, 16, cnxq_gemm_u16s8_4x16c4_avx512bw},
 #endif
     {"gemm_u8s8_4x16c4_portable", CNXQ_ISA_PORTABLE, 1, 4, 16, cnxq_gemm_u8s8_4x16c4_portable},
     {"gemm_u16s8_4x16c4_portable", CNXQ_ISA_PORTABLE, 2, 4, 16, cnxq_gemm_u16s8_4x16c4_portable},
@@ -29,6 +31,11 @@ int32_t cnxq_isa_available(int32_t isa) {
         return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
                __builtin_cpu_supports("avx512f");
+    }
+    if (isa == CNXQ_ISA_AVX512BW) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512f");
     }
 #endif
     return 0;

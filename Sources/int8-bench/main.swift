@@ -1,6 +1,6 @@
 // Benchmark of the int8 engine: median latency of one inference (batch 1) at 1 and 2 threads,
 // and the float-mode engine for comparison. Release build only:
-//   swift run -c release int8-bench [model.onnx | atto] [--runs N] [--engine int8|int16|float [--threads N]]
+//   swift run -c release int8-bench [model.onnx | atto] [--runs N] [--engine int8|int16|float [--threads N]] [--portable]
 import ConvNeXtKit
 import Foundation
 
@@ -39,8 +39,9 @@ do {
         times.sort()
         return (times[times.count / 2], times[0])
     }
-    let int8 = try Int8Engine(model: QuantizedModel(model: model, activations: ranges))
-    let int16 = try Int8Engine(model: QuantizedModel(model: model, activations: ranges.mapValues { $0.with(precision: .int16) }))
+    let choice: Int8KernelChoice = args.contains("--portable") ? .portable : .automatic
+    let int8 = try Int8Engine(model: QuantizedModel(model: model, activations: ranges), kernels: choice)
+    let int16 = try Int8Engine(model: QuantizedModel(model: model, activations: ranges.mapValues { $0.with(precision: .int16) }), kernels: choice)
     let float = try Int8Engine(model: QuantizedModel(floatModel: model))
     print("model \(model.source.path) (\(model.config.variantName)), \(runs) runs, kernels \(int8.kernelNames)")
     if only != "all" {

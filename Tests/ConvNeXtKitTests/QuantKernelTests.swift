@@ -95,8 +95,8 @@ final class QuantKernelTests: XCTestCase {
 
     func testVNNIAndPortableKernelsAreIdentical() throws {
         let all = Int8GEMMKernel.all
-        let vnni = all.filter { $0.isa == "avx512vnni" && $0.available }
-        guard !vnni.isEmpty else { throw XCTSkip("this CPU has no AVX-512 VNNI") }
+        let vnni = all.filter { $0.isa != "portable" && $0.available }
+        guard vnni.contains(where: { $0.isa == "avx512vnni" }) else { throw XCTSkip("this CPU has no AVX-512 VNNI") }
         let kinds = [CNXQ_OUT_F32, CNXQ_OUT_F32_ADD, CNXQ_OUT_GELU_F32, CNXQ_OUT_GELU_U8, CNXQ_OUT_GELU_U16]
         for fast in vnni {
             let portable = all.first { $0.isa == "portable" && $0.inputPlanes == fast.inputPlanes }!

@@ -73,6 +73,8 @@ typedef void (*cnxq_gemm_fn)(size_t m_begin, size_t m_end, size_t n, size_t k_gr
 typedef enum {
     CNXQ_ISA_PORTABLE = 0,
     CNXQ_ISA_AVX512VNNI = 1,
+    /// AVX-512 F/BW/VL/DQ without VNNI: the portable code compiled for wider vectors.
+    CNXQ_ISA_AVX512BW = 2,
 } cnxq_isa;
 
 /// One entry of the kernel table: what it computes, its register tile and its ISA.

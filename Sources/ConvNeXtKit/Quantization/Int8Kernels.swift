@@ -6,7 +6,7 @@ import Foundation
 public struct Int8GEMMKernel: Sendable, CustomStringConvertible {
     /// What it computes and its tile, e.g. `gemm_u8s8_6x64c4_avx512vnni`.
     public let name: String
-    /// `avx512vnni` or `portable`.
+    /// `avx512vnni`, `avx512bw` (portable code for AVX-512 without VNNI) or `portable`.
     public let isa: String
     /// 1: int8 activations; 2: int16 activations as two byte planes.
     public let inputPlanes: Int
@@ -23,7 +23,13 @@ public struct Int8GEMMKernel: Sendable, CustomStringConvertible {
     public static var all: [Int8GEMMKernel] {
         (0..<cnxq_gemm_kernel_count()).compactMap { i in
             guard let k = cnxq_gemm_kernel_at(i), let fn = k.pointee.gemm, let name = k.pointee.name else { return nil }
-            return Int8GEMMKernel(name: String(cString: name), isa: k.pointee.isa == Int32(CNXQ_ISA_AVX512VNNI.rawValue) ? "avx512vnni" : "portable",
+            let isa: String
+            switch k.pointee.isa {
+            case Int32(CNXQ_ISA_AVX512VNNI.rawValue): isa = "avx512vnni"
+            case Int32(CNXQ_ISA_AVX512BW.rawValue): isa = "avx512bw"
+            default: isa = "portable"
+            }
+            return Int8GEMMKernel(name: String(cString: name), isa: isa,
                                   inputPlanes: Int(k.pointee.input_planes), rowsPerTile: Int(k.pointee.mr),
                                   columnsPerTile: Int(k.pointee.nr), available: cnxq_isa_available(k.pointee.isa) != 0,
                                   function: fn)
@@ -40,7 +46,7 @@ public struct Int8GEMMKernel: Sendable, CustomStringConvertible {
 public enum Int8KernelChoice: Sendable {
     /// VNNI when the CPU has it, portable otherwise.
     case automatic
-    /// Always the portable C kernels (for tests and comparisons).
+    /// Always the baseline portable C kernels (for tests and comparisons).
     case portable
 }
 
