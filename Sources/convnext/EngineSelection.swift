@@ -27,7 +27,12 @@ struct NV12ModelInput {
     /// Decode, resize/crop, convert to NV12, then the model's own colour conversion and normalisation.
     func tensor(imagePath: String, options: PreprocessOptions) throws -> Tensor {
         let image = Preprocessor.modelImage(try ImageDecoder.decode(path: imagePath, applyExifOrientation: options.applyExifOrientation), options: options)
-        let frame = try NV12Frame(rgb: image, range: range, path: imagePath)
+        return try tensor(image: image, path: imagePath, options: options)
+    }
+
+    /// NV12-encodes an already resized and cropped image, then converts it as the model does.
+    func tensor(image: RGBImage, path: String, options: PreprocessOptions) throws -> Tensor {
+        let frame = try NV12Frame(rgb: image, range: range, path: path)
         return frame.modelInput(normalization: options.pixelNormalization, range: range, upsampling: upsampling)
     }
 }

@@ -91,8 +91,7 @@ struct TableCommand: ParsableCommand {
         printToStandardError("measuring \(m.path): accuracy on \(samples.count) images, latency, throughput")
         let nv12 = m.nv12Input
         let result = Evaluator(engines: [m.engine], modelNames: [m.path], workers: workers) { path in
-            if let nv12 { return try nv12.tensor(imagePath: path, options: options) }
-            return try Preprocessor.tensor(path: path, options: options)
+            try modelInputs(path: path, options: options, nv12: [nv12])
         }.run(samples)
         let latency = EngineBenchmark.latency(m.engine, threads: 1, runs: runs, warmup: max(runs / 10, 3))
         let throughput = EngineBenchmark.throughput(m.engine, workers: workers, runs: runs, warmup: max(runs / 10, 3))
