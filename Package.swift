@@ -17,9 +17,15 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
+        /// Int8 micro-kernels (AVX-512 VNNI with a portable fallback, chosen at run time).
+        .target(
+            name: "CConvNeXtInt8",
+            cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off", "-fno-math-errno"])]
+        ),
         .target(
             name: "ConvNeXtKit",
             dependencies: [
+                "CConvNeXtInt8",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 "CTurboJPEG",
                 "CSPNG",
@@ -49,9 +55,15 @@ let package = Package(
             name: "FuzzTargets",
             dependencies: ["ConvNeXtKit"]
         ),
+        /// Int8 engine latency benchmark (release builds only).
+        .executableTarget(
+            name: "int8-bench",
+            dependencies: ["ConvNeXtKit"],
+            swiftSettings: nativeCPU
+        ),
         .testTarget(
             name: "ConvNeXtKitTests",
-            dependencies: ["ConvNeXtKit"],
+            dependencies: ["ConvNeXtKit", "CConvNeXtInt8"],
             swiftSettings: nativeCPU
         ),
         .testTarget(

@@ -25,6 +25,8 @@ struct BenchCommand: ParsableCommand {
     @Argument(help: "Model file (.onnx) or variant name (atto, femto, pico, nano, tiny).")
     var model: String
 
+    @OptionGroup var lookup: ModelLookupOptions
+
     @Option(help: "Comma-separated thread counts for the latency runs.")
     var threads: String = "1,2"
 
@@ -60,15 +62,15 @@ struct BenchCommand: ParsableCommand {
             let threadCounts = try Self.counts(threads, option: "--threads")
             let workerCounts = try Self.counts(concurrency, option: "--concurrency")
             guard runs >= 1, warmup >= 0 else { throw ConvNeXtError.usage("--runs must be >= 1 and --warmup >= 0") }
-            let m = try ModelLoader.load(path: model, allowRandomVariants: true)
-            let engine = try FastEngine(model: m)
+            let m = try openModel(model, lookup: lookup, inputSize: nil, allowRandomVariants: true)
+            let engine = m.engine
             if kernels && !json { print(KernelTable.benchmarkReport() + "\n" + FastEngine.layerShapeReport()) }
 
             var results: [EngineBenchmark.Result] = []
             for t in threadCounts {
                 var r = EngineBenchmark.latency(engine, threads: t, runs: runs, warmup: warmup)
-                if profile {
-                    let p = EngineBenchmark.profile(engine, threads: t, runs: max(runs / 2, 10))
+                if profile, let fast = engine as? FastEngine {
+                    let p = EngineBenchmark.profile(fast, threads: t, runs: max(runs / 2, 10))
                     var ms: [String: Double] = [:]
                     for kind in LayerKind.allCases where t > 1 || kind != .sync { ms[kind.key] = p[kind] * 1e3 }
                     r.profileMs = ms
@@ -100,14 +102,14 @@ struct BenchCommand: ParsableCommand {
         return values.compactMap { $0 }
     }
 
-    private func describe(_ m: ConvNeXtModel) -> String {
+    private func describe(_ m: OpenedModel) -> String {
         let c = m.config
-        let params = String(format: "%.2f", Double(m.parameterCount) / 1e6)
+        let params = m.params.map { String(format: "%.2f", Double($0) / 1e6) } ?? "?"
         return "\(model): \(c.variantName), \(c.inputHeight)x\(c.inputWidth), \(c.numClasses) classes, \(params) M params"
     }
 
-    private func text(_ m: ConvNeXtModel, _ results: [EngineBenchmark.Result]) -> String {
-        var lines = [describe(m) + "; engine fast-f32",
+    private func text(_ m: OpenedModel, _ results: [EngineBenchmark.Result]) -> String {
+        var lines = [describe(m) + "; engine \(m.engine.name)",
                      "latency (batch 1, \(runs) runs after \(warmup) warm-up):"]
         for r in results where r.kind == "latency" {
             lines.append(String(format: "  threads=%-2d  min %7.2f ms  median %7.2f ms  p90 %7.2f ms",
@@ -134,7 +136,7 @@ struct BenchCommand: ParsableCommand {
         return lines.joined(separator: "\n")
     }
 
-    private func markdownTable(_ m: ConvNeXtModel, _ results: [EngineBenchmark.Result]) -> String {
+    private func markdownTable(_ m: OpenedModel, _ results: [EngineBenchmark.Result]) -> String {
         let c = m.config
         func pct(_ v: Double?) -> String { v.map { String(format: "%.2f", $0) } ?? "" }
         let single = results.first { $0.kind == "latency" && $0.threads == 1 }
@@ -147,7 +149,7 @@ struct BenchCommand: ParsableCommand {
         return """
             | Model | Size | Classes | Params (M) | Float top-1 | Quant top-1 | Latency 1 thread (ms) | Latency/throughput multi-thread | FPS |
             |---|---|---|---|---|---|---|---|---|
-            | \(name) | \(c.inputHeight)x\(c.inputWidth) | \(c.numClasses) | \(String(format: "%.2f", Double(m.parameterCount) / 1e6)) | \
+            | \(name) | \(c.inputHeight)x\(c.inputWidth) | \(c.numClasses) | \(m.params.map { String(format: "%.2f", Double($0) / 1e6) } ?? "") | \
             \(pct(floatTop1)) | \(pct(quantTop1)) | \(single.map { String(format: "%.2f", $0.medianMs) } ?? "") | \
             \(multiCell.joined(separator: " / ")) | \(best.map { String(format: "%.1f", $0.fps) } ?? "") |
             """

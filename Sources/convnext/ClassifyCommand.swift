@@ -65,11 +65,11 @@ struct ClassifyCommand: ParsableCommand {
         var failed = 0
         try reportingErrors {
             // --size also sets the model's input resolution (ConvNeXt runs at any multiple of 32).
-            let loaded = try lookup.load(model, inputSize: preprocess.size)
-            let options = try preprocess.options(defaults: PreprocessOptions(model: loaded))
+            let loaded = try openModel(model, lookup: lookup, inputSize: preprocess.size, kind: self.engine)
+            let options = try preprocess.options(defaults: loaded.preprocessDefaults)
             try Self.checkInput(loaded.config, size: options.size, path: model)
             let frameSize = try nv12.map { try NV12Frame.parseSize($0) }
-            let engine = try makeEngine(model: loaded, kind: self.engine)
+            let engine = loaded.engine
             let classes = loaded.config.numClasses
 
             var labelSet: LabelSet? = try labels.map { try LabelSet.read(path: $0) } ?? LabelSet.imagenet1k
@@ -85,7 +85,7 @@ struct ClassifyCommand: ParsableCommand {
             for path in images {
                 do {
                     let result = try classify(path: path, engine: engine, options: options,
-                                              frameSize: frameSize, labels: labelSet)
+                                              frameSize: frameSize, labels: labelSet, modelNV12Input: loaded.nv12Input)
                     results.append(result)
                     if !json { print(result.text(), terminator: "") }
                 } catch let error as ConvNeXtError {
@@ -107,7 +107,8 @@ struct ClassifyCommand: ParsableCommand {
 
     /// Runs one image or frame through preprocessing, the engine and softmax top-k.
     func classify(path: String, engine: any InferenceEngine, options: PreprocessOptions,
-                  frameSize: (width: Int, height: Int)?, labels: LabelSet?) throws -> ImageResult {
+                  frameSize: (width: Int, height: Int)?, labels: LabelSet?,
+                  modelNV12Input: NV12ModelInput? = nil) throws -> ImageResult {
         let clock = ContinuousClock()
         let start = clock.now
         let input: Tensor
@@ -121,6 +122,9 @@ struct ClassifyCommand: ParsableCommand {
                 input = Preprocessor.normalizedTensor(Preprocessor.modelImage(rgb, options: options),
                                                       mean: options.mean, std: options.std)
             }
+        } else if let nv12Input = modelNV12Input {
+            // A model compiled for NV12 input sees photos the way the camera path delivers them.
+            input = try nv12Input.tensor(imagePath: path, options: options)
         } else {
             input = try Preprocessor.tensor(path: path, options: options)
         }

@@ -54,8 +54,7 @@ struct CompileCommand: ParsableCommand {
                                                     calDataDir: calDataDir, outputPrefix: outputPrefix)
             let parsed = try CompileConfig.load(path: config, overrides: overrides)
             for warning in parsed.warnings { printToStandardError("warning: \(warning)") }
-            // The quantizer: replace with the int8 quantizer's ModelQuantizing adapter.
-            let quantizer: ModelQuantizing = UnavailableQuantizer()
+            let quantizer: ModelQuantizing = Int8Quantizer()
             let result = try CompilePipeline.run(config: parsed, quantizer: quantizer, imageOptions: { defaults in
                 var o = defaults
                 if let cropPct { o.cropPct = cropPct }

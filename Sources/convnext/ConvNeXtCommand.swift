@@ -20,8 +20,8 @@ struct ConvNeXtCommand: ParsableCommand {
               convnext bench convnext_atto.onnx --threads 1,2 --concurrency 1,2
             """,
         subcommands: [InfoCommand.self, InferCommand.self, ZooCommand.self, DownloadCommand.self,
-                      PreprocessCommand.self, ClassifyCommand.self, EvalCommand.self,
-                      PackCommand.self, CompileCommand.self, BenchCommand.self]
+                      PreprocessCommand.self, ClassifyCommand.self, EvalCommand.self, TableCommand.self,
+                      PackCommand.self, CompileCommand.self, BenchCommand.self, DemoCommand.self]
     )
 }
 

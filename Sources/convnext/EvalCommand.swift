@@ -85,12 +85,10 @@ struct EvalCommand: ParsableCommand {
                 samples = (0..<limit).map { samples[$0 * samples.count / limit] }
             }
 
-            let nv12Input = first.nv12Input
+            // Decode and resize once; each model gets its own input path (NV12-compiled models see NV12).
+            let paths = opened.map { $0.nv12Input }
             let evaluator = Evaluator(engines: opened.map(\.engine), modelNames: opened.map(\.path), workers: workers) { path in
-                if let nv12Input {
-                    return try nv12Input.tensor(imagePath: path, options: options)
-                }
-                return try Preprocessor.tensor(path: path, options: options)
+                try modelInputs(path: path, options: options, nv12: paths)
             }
             let bar = noProgress ? nil : ProgressBar(label: "eval")
             let result = evaluator.run(samples) { bar?.update($0) }
@@ -132,6 +130,18 @@ struct EvalCommand: ParsableCommand {
         root["seconds"] = r.seconds
         let data = (try? JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// Decodes and resizes `path` once, then builds each model's input: RGB normalisation, or the
+/// NV12 encoding plus the model's own colour conversion for NV12-compiled models.
+func modelInputs(path: String, options: PreprocessOptions, nv12: [NV12ModelInput?]) throws -> [Tensor] {
+    let image = Preprocessor.modelImage(try ImageDecoder.decode(path: path, applyExifOrientation: options.applyExifOrientation), options: options)
+    var rgb: Tensor?
+    return try nv12.map { input in
+        if let input { return try input.tensor(image: image, path: path, options: options) }
+        if rgb == nil { rgb = Preprocessor.normalizedTensor(image, mean: options.mean, std: options.std) }
+        return rgb!
     }
 }
 

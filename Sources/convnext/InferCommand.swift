@@ -44,9 +44,9 @@ struct InferCommand: ParsableCommand {
             guard (1...FastEngine.maxThreads).contains(threads) else {
                 throw ConvNeXtError.usage("--threads must be between 1 and \(FastEngine.maxThreads), got \(threads)")
             }
-            let m = try lookup.load(model, inputSize: size)
+            let m = try openModel(model, lookup: lookup, inputSize: size, kind: engine)
             let input = try Tensor.readBatch(path: inputTensor, imageShape: m.config.inputShape)
-            let logits = try engine.make(model: m).inferBatch(input, threads: threads)
+            let logits = m.engine.inferBatch(input, threads: threads)
             try Tensor(shape: [logits.count, m.config.numClasses], data: logits.flatMap { $0.data })
                 .writeRaw(path: outputTensor)
         }

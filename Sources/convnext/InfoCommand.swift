@@ -29,6 +29,24 @@ struct InfoCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            if FileManager.default.fileExists(atPath: model), let deployable = try readDeployable(model),
+               case .quantized = deployable.payload {
+                // Shapes (and so params and MACs per stage) follow from the architecture alone.
+                let meta = deployable.metadata
+                _ = try deployable.quantizedModel(path: model)
+                var report = ModelReport(model: ConvNeXtModel.random(config: meta.model.config))
+                report.file = model
+                report.format = "cnxk (quantized)"
+                report.opset = nil
+                if let params = meta.model.parameters { report.params = params }
+                print(json ? report.json() : report.text())
+                if !json, let compile = meta.compile {
+                    print("\nquantized: calibration \(compile.calibrationMethodUsed ?? compile.calibrationType) on \(compile.calibrationDataCount) samples; "
+                          + "input \(meta.preprocessing.inputTypeRT.rawValue) (\(meta.preprocessing.normType.rawValue)); "
+                          + "\(compile.layerOverrides.count) layer override(s)")
+                }
+                return
+            }
             let m = try lookup.load(model, inputSize: size)
             let report = ModelReport(model: m)
             print(json ? report.json() : report.text())

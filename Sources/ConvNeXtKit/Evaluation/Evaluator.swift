@@ -50,12 +50,13 @@ public struct EvalProgress: Sendable {
 public struct Evaluator: Sendable {
     public var engines: [any InferenceEngine]
     public var modelNames: [String]
-    /// Turns an image path into the model input (decode + preprocess); throws for unreadable files.
-    public var load: @Sendable (String) throws -> Tensor
+    /// Turns an image path into each model's input (decode once + preprocess): one tensor per
+    /// engine, or one shared by all; throws for unreadable files.
+    public var load: @Sendable (String) throws -> [Tensor]
     public var workers: Int
 
     public init(engines: [any InferenceEngine], modelNames: [String], workers: Int,
-                load: @escaping @Sendable (String) throws -> Tensor) {
+                load: @escaping @Sendable (String) throws -> [Tensor]) {
         self.engines = engines
         self.modelNames = modelNames
         self.workers = max(1, workers)
@@ -72,15 +73,16 @@ public struct Evaluator: Sendable {
             var logits = engines.map { [Float](repeating: 0, count: $0.config.numClasses) }
             while let i = state.next(limit: total) {
                 let sample = samples[i]
-                let input: Tensor
+                let inputs: [Tensor]
                 do {
-                    input = try load(sample.path)
+                    inputs = try load(sample.path)
                 } catch {
                     state.fail(path: sample.path, reason: "\(error)")
                     continue
                 }
                 var hits1: [Bool] = [], hits5: [Bool] = [], top: [Int] = []
                 for (m, engine) in engines.enumerated() {
+                    let input = inputs[min(m, inputs.count - 1)]
                     guard input.count == engine.config.inputCount else {
                         state.fail(path: sample.path, reason: "preprocessed to \(input.count) values, model \(m + 1) needs \(engine.config.inputCount)")
                         continue

@@ -1,0 +1,142 @@
+/// Int8 micro-kernels for ConvNeXtKit: u8 x s8 -> s32 GEMMs with fused requantising epilogues,
+/// and the LayerNorm / quantisation helpers that produce their u8 inputs.
+///
+/// Why C: Swift cannot emit AVX-512 VNNI (vpdpbusd), and its generic SIMD float->int
+/// conversions compile to calls. Everything here has a portable C path; the VNNI path is chosen
+/// at run time (cnxq_isa_available). Both paths give bit-identical results.
+///
+/// Conventions
+/// - Activations are unsigned: int8 tensors are u8 with a zero point, int16 tensors are u16 with a
+///   zero point stored as two u8 planes (high byte, low byte) so that the same u8 x s8 dot product
+///   serves both: sum((u - zp) w) = 256 sum((hi - zp_hi) w) + sum((lo - zp_lo) w).
+/// - Weights are symmetric s8 in [-127, 127], prepacked by cnxq_pack_weights into 16-column panels
+///   holding 4 consecutive k per 32-bit lane (the layout vpdpbusd consumes).
+/// - Quantisation of a float x: q = clamp(rint(x * inv_scale) + zero_point, 0, qmax), round half to even.
+/// - GEMM rows are pixels; output element (m, n) lives at
+///   out + (m / out_width) * out_row_stride + (m % out_width) * out_pixel_stride + n.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// What the epilogue does with v = (acc - zp_colsum) * scale[n] + bias[n].
+typedef enum {
+    /// out_f32 = v
+    CNXQ_OUT_F32 = 0,
+    /// out_f32 = residual + v (residual has the same addressing as out)
+    CNXQ_OUT_F32_ADD = 1,
+    /// out_f32 = gelu(v)
+    CNXQ_OUT_GELU_F32 = 2,
+    /// out_u8 = quantise8(gelu(v))
+    CNXQ_OUT_GELU_U8 = 3,
+    /// (out_u8, out_lo) = high and low bytes of quantise16(gelu(v))
+    CNXQ_OUT_GELU_U16 = 4,
+} cnxq_output_kind;
+
+/// How an activation tensor is stored.
+typedef enum {
+    CNXQ_ACT_F32 = 0,
+    CNXQ_ACT_U8 = 1,
+    /// u16 as two u8 planes: `out` gets the high bytes, `out_lo` the low bytes.
+    CNXQ_ACT_U16 = 2,
+} cnxq_activation_kind;
+
+/// Per-GEMM epilogue parameters. Per-column arrays hold at least round_up(n, 16) entries.
+typedef struct {
+    int32_t kind;               ///< cnxq_output_kind
+    int32_t zero_point;         ///< output quantisation zero point (GELU_U8 / GELU_U16)
+    float inv_scale;            ///< output quantisation 1 / scale
+    int32_t reserved;
+    const float *scale;         ///< input scale x weight scale, per column
+    const float *bias;          ///< per column
+    const int32_t *zp_colsum;   ///< input zero point (high byte for u16) x column sum of weights
+    const int32_t *zp_colsum_lo;///< u16 input only: low byte of the zero point x column sum
+    void *out;                  ///< float or u8 (high plane for GELU_U16)
+    uint8_t *out_lo;            ///< low plane for GELU_U16
+    const float *residual;      ///< F32_ADD only
+    size_t out_pixel_stride;
+    size_t out_row_stride;
+    size_t out_width;
+} cnxq_epilogue;
+
+/// Computes rows [m_begin, m_end) of A x B for all n columns and applies the epilogue.
+/// a: row m at a + m * lda (u8, k_groups * 4 entries used); a_lo: low-byte plane (two-plane
+/// kernels) or NULL; b_packed: from cnxq_pack_weights with the same n and k_groups.
+typedef void (*cnxq_gemm_fn)(size_t m_begin, size_t m_end, size_t n, size_t k_groups,
+                             const uint8_t *a, const uint8_t *a_lo, size_t lda,
+                             const int8_t *b_packed, const cnxq_epilogue *ep);
+
+/// Instruction sets a kernel may need.
+typedef enum {
+    CNXQ_ISA_PORTABLE = 0,
+    CNXQ_ISA_AVX512VNNI = 1,
+    /// AVX-512 F/BW/VL/DQ without VNNI: the portable code compiled for wider vectors.
+    CNXQ_ISA_AVX512BW = 2,
+} cnxq_isa;
+
+/// One entry of the kernel table: what it computes, its register tile and its ISA.
+typedef struct {
+    const char *name;       ///< e.g. "gemm_u8s8_6x64c4_avx512vnni"
+    int32_t isa;            ///< cnxq_isa
+    int32_t input_planes;   ///< 1: u8 activations (int8); 2: hi/lo planes (int16)
+    int32_t mr;             ///< rows per tile
+    int32_t nr;             ///< columns per tile (widest)
+    cnxq_gemm_fn gemm;
+} cnxq_gemm_kernel;
+
+/// Number of entries in the kernel table (available or not on this CPU).
+size_t cnxq_gemm_kernel_count(void);
+/// Entry i of the kernel table, NULL when out of range.
+const cnxq_gemm_kernel *cnxq_gemm_kernel_at(size_t i);
+/// 1 when this CPU runs kernels of `isa` (cached run-time check), else 0.
+int32_t cnxq_isa_available(int32_t isa);
+/// The fastest available kernel for 1 (int8) or 2 (int16) input planes.
+const cnxq_gemm_kernel *cnxq_gemm_best(int32_t input_planes);
+
+/// Bytes of a packed weight matrix: round_up(n, 16) * k_groups * 4.
+size_t cnxq_packed_size(size_t n, size_t k_groups);
+/// Packs w ([n][k] row-major, k <= k_groups * 4; missing k and n are zero) and writes the
+/// column sums (round_up(n, 16) entries, zero past n).
+void cnxq_pack_weights(const int8_t *w, size_t n, size_t k, size_t k_groups,
+                       int8_t *b_packed, int32_t *colsum);
+
+/// Applies the post-bias part of an epilogue to float values: v is rows [m_begin, m_end) of an
+/// n-column matrix, row m at v + (m - m_begin) * ldv (already acc * scale + bias). Used by the
+/// float GEMM path and by layer dumps; gives the same results as the fused kernels.
+void cnxq_apply_output(const cnxq_epilogue *ep, size_t m_begin, size_t m_end, size_t n,
+                       const float *v, size_t ldv);
+
+/// GELU (erf form) as the epilogues compute it, for n floats in place.
+void cnxq_gelu_f32(float *x, size_t n);
+
+/// Quantises n floats: kind U8 writes out (u8), U16 writes out (high) and out_lo (low), F32 copies.
+void cnxq_quantize(const float *x, size_t n, int32_t kind, float inv_scale, int32_t zero_point,
+                   void *out, uint8_t *out_lo);
+
+/// LayerNorm over `channels` for `count` pixels (pixel p at x + p * x_pixel_stride), then:
+/// with gamma/beta (F32 only) out = z * gamma + beta, else out = quantise(z) per `kind`, where
+/// z = (x - mean) / sqrt(var + eps). Output pixel p at out + p * out_pixel_stride elements.
+void cnxq_layernorm(const float *x, size_t x_pixel_stride, size_t count, size_t channels, float eps,
+                    const float *gamma, const float *beta, int32_t kind, float inv_scale,
+                    int32_t zero_point, void *out, uint8_t *out_lo, size_t out_pixel_stride);
+
+/// The portable build of cnxq_layernorm (cnxq_layernorm picks the AVX-512 build when the CPU
+/// has it; both give identical results). For tests and comparisons.
+void cnxq_layernorm_portable(const float *x, size_t x_pixel_stride, size_t count, size_t channels, float eps,
+                             const float *gamma, const float *beta, int32_t kind, float inv_scale,
+                             int32_t zero_point, void *out, uint8_t *out_lo, size_t out_pixel_stride);
+
+/// Sequentially consistent atomic add; returns the new value (for the engine's worker pool:
+/// Swift's Synchronization module needs newer macOS than this package supports).
+int32_t cnxq_atomic_add_i32(int32_t *p, int32_t v);
+/// Sequentially consistent atomic load.
+int32_t cnxq_atomic_load_i32(const int32_t *p);
+/// A spin-wait hint (pause).
+void cnxq_cpu_relax(void);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,253 @@
+// AVX-512 VNNI u8 x s8 GEMM kernels: 6 rows x up to 64 columns (int8 input) or 6 x 32 (int16 input
+// as two byte planes) of Int32 accumulators, one vpdpbusd per 4 k per 16 columns, and the fused
+// epilogue (scale, bias, GELU, requantise, residual add) while the tile is in registers.
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+#include "int8_kernels_internal.h"
+#include "int8_scalar_math.h"
+
+#pragma STDC FP_CONTRACT OFF
+
+#define VNNI_TARGET __attribute__((target("avx512vnni,avx512bw,avx512vl,avx512dq,avx512f")))
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+enum { VNNI_MR = 6 };
+
+/// Same operations as cnxq_gelu_scalar, sixteen lanes at a time.
+VNNI_TARGET ALWAYS_INLINE __m512 gelu_v(__m512 v) {
+    const __m512 av = _mm512_abs_ps(v);
+    const __m512 a = _mm512_min_ps(av, _mm512_set1_ps(CNXQ_GELU_LIMIT));
+    __m512 ft = _mm512_roundscale_ps(_mm512_mul_ps(a, _mm512_set1_ps(1.0f / CNXQ_GELU_WIDTH)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    ft = _mm512_min_ps(ft, _mm512_set1_ps((float)(CNXQ_GELU_INTERVALS - 1)));
+    const __m512i i = _mm512_cvttps_epi32(ft);
+    const __m512 r = _mm512_sub_ps(a, _mm512_mul_ps(ft, _mm512_set1_ps(CNXQ_GELU_WIDTH)));
+    const __m512 r2 = _mm512_mul_ps(r, r);
+#define COEF(d) _mm512_permutex2var_ps(_mm512_load_ps(cnxq_gelu_coefficients[d]), i, _mm512_load_ps(cnxq_gelu_coefficients[d] + 16))
+    const __m512 e0 = _mm512_add_ps(COEF(0), _mm512_mul_ps(COEF(1), r));
+    const __m512 e1 = _mm512_add_ps(COEF(2), _mm512_mul_ps(COEF(3), r));
+#undef COEF
+    const __m512 p = _mm512_add_ps(e0, _mm512_mul_ps(r2, e1));
+    return _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_mul_ps(av, p));
+}
+
+/// Same operations as cnxq_quantize_scalar.
+VNNI_TARGET ALWAYS_INLINE __m512i quantize_v(__m512 x, const cnxq_epilogue *ep, int32_t qmax) {
+    __m512 t = _mm512_mul_ps(x, _mm512_set1_ps(ep->inv_scale));
+    t = _mm512_max_ps(t, _mm512_set1_ps((float)(-ep->zero_point) - 1.0f));
+    t = _mm512_min_ps(t, _mm512_set1_ps((float)(qmax - ep->zero_point) + 1.0f));
+    __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(t), _mm512_set1_epi32(ep->zero_point));
+    q = _mm512_max_epi32(q, _mm512_setzero_si512());
+    return _mm512_min_epi32(q, _mm512_set1_epi32(qmax));
+}
+
+/// Writes 16 columns (mask) of one output row from their biased values v.
+VNNI_TARGET ALWAYS_INLINE void store_v(const int kind, const cnxq_epilogue *ep, size_t offset, __mmask16 mask, __m512 v) {
+    switch (kind) {
+    case CNXQ_OUT_F32:
+        _mm512_mask_storeu_ps((float *)ep->out + offset, mask, v);
+        break;
+    case CNXQ_OUT_F32_ADD: {
+        __m512 r = _mm512_maskz_loadu_ps(mask, ep->residual + offset);
+        _mm512_mask_storeu_ps((float *)ep->out + offset, mask, _mm512_add_ps(r, v));
+        break;
+    }
+    case CNXQ_OUT_GELU_F32:
+        _mm512_mask_storeu_ps((float *)ep->out + offset, mask, gelu_v(v));
+        break;
+    case CNXQ_OUT_GELU_U8:
+        _mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)ep->out + offset, mask, quantize_v(gelu_v(v), ep, 255));
+        break;
+    case CNXQ_OUT_GELU_U16: {
+        __m512i q = quantize_v(gelu_v(v), ep, 65535);
+        _mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)ep->out + offset, mask, _mm512_srli_epi32(q, 8));
+        _mm512_mask_cvtusepi32_storeu_epi8(ep->out_lo + offset, mask, _mm512_and_si512(q, _mm512_set1_epi32(255)));
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/// One VNNI_MR x (16 * nv) tile; nv, planes and the epilogue kind are constants after inlining.
+VNNI_TARGET ALWAYS_INLINE void tile_v(const int nv, const int planes, const int kind, size_t m0, size_t m_end, size_t n0, size_t n,
+                                      size_t k_groups, const uint8_t *a, const uint8_t *a_lo, size_t lda,
+                                      const int8_t *bp, size_t panel_bytes, const cnxq_epilogue *ep) {
+    __m512i acc[VNNI_MR][4];
+    __m512i acc_lo[VNNI_MR][4];
+    const uint8_t *rows[VNNI_MR];
+    const uint8_t *rows_lo[VNNI_MR];
+    for (int r = 0; r < VNNI_MR; r++) {
+        // Rows past the end repeat the last row: one tile shape, results discarded.
+        size_t m = m0 + (size_t)r < m_end ? m0 + (size_t)r : m_end - 1;
+        rows[r] = a + m * lda;
+        rows_lo[r] = planes == 2 ? a_lo + m * lda : rows[r];
+        for (int j = 0; j < nv; j++) {
+            acc[r][j] = _mm512_setzero_si512();
+            acc_lo[r][j] = _mm512_setzero_si512();
+        }
+    }
+    for (size_t g = 0; g < k_groups; g++) {
+        __m512i b[4];
+        for (int j = 0; j < nv; j++) b[j] = _mm512_loadu_si512((const void *)(bp + (size_t)j * panel_bytes + g * 64));
+        for (int r = 0; r < VNNI_MR; r++) {
+            int32_t x;
+            memcpy(&x, rows[r] + 4 * g, 4);
+            const __m512i av = _mm512_set1_epi32(x);
+            for (int j = 0; j < nv; j++) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], av, b[j]);
+            if (planes == 2) {
+                int32_t y;
+                memcpy(&y, rows_lo[r] + 4 * g, 4);
+                const __m512i al = _mm512_set1_epi32(y);
+                for (int j = 0; j < nv; j++) acc_lo[r][j] = _mm512_dpbusd_epi32(acc_lo[r][j], al, b[j]);
+            }
+        }
+    }
+    // Output offsets of the tile's rows: one division per tile, then steps along the image row.
+    size_t offsets[VNNI_MR];
+    {
+        size_t y = m0 / ep->out_width, x = m0 % ep->out_width;
+        for (int r = 0; r < VNNI_MR; r++) {
+            offsets[r] = y * ep->out_row_stride + x * ep->out_pixel_stride;
+            if (++x == ep->out_width) {
+                x = 0;
+                y++;
+            }
+        }
+    }
+    for (int j = 0; j < nv; j++) {
+        const size_t col = n0 + 16 * (size_t)j;
+        if (col >= n) break;
+        const __mmask16 mask = n - col >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - col)) - 1);
+        const __m512 scale = _mm512_loadu_ps(ep->scale + col);
+        const __m512 bias = _mm512_loadu_ps(ep->bias + col);
+        const __m512i zc = _mm512_loadu_si512((const void *)(ep->zp_colsum + col));
+        __m512i zc_lo = zc;
+        if (planes == 2) zc_lo = _mm512_loadu_si512((const void *)(ep->zp_colsum_lo + col));
+        for (int r = 0; r < VNNI_MR; r++) {
+            if (m0 + (size_t)r >= m_end) continue;
+            __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][j], zc));
+            if (planes == 2) {
+                __m512 lo = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc_lo[r][j], zc_lo));
+                v = _mm512_add_ps(_mm512_mul_ps(v, _mm512_set1_ps(256.0f)), lo);
+            }
+            v = _mm512_add_ps(_mm512_mul_ps(v, scale), bias);
+            store_v(kind, ep, offsets[r] + col, mask, v);
+        }
+    }
+}
+
+/// Column blocks of four (int8) or two (int16) panels, row tiles inside, for one epilogue kind.
+#define GEMM_LOOPS(PLANES, MAX_NV, KIND)                                                                     \
+    for (size_t p0 = 0; p0 < panels; p0 += MAX_NV) {                                                       \
+        const size_t nv = panels - p0 < MAX_NV ? panels - p0 : MAX_NV;                                     \
+        const int8_t *bp = b_packed + p0 * panel_bytes;                                                    \
+        for (size_t m0 = m_begin; m0 < m_end; m0 += VNNI_MR) {                                             \
+            switch (nv) {                                                                                  \
+            case 4: tile_v(4, PLANES, KIND, m0, m_end, p0 * 16, n, k_groups, a, a_lo, lda, bp, panel_bytes, ep); break; \
+            case 3: tile_v(3, PLANES, KIND, m0, m_end, p0 * 16, n, k_groups, a, a_lo, lda, bp, panel_bytes, ep); break; \
+            case 2: tile_v(2, PLANES, KIND, m0, m_end, p0 * 16, n, k_groups, a, a_lo, lda, bp, panel_bytes, ep); break; \
+            default: tile_v(1, PLANES, KIND, m0, m_end, p0 * 16, n, k_groups, a, a_lo, lda, bp, panel_bytes, ep); break; \
+            }                                                                                              \
+        }                                                                                                  \
+    }
+
+#define GEMM_BY_KIND(PLANES, MAX_NV)                                                                         \
+    switch (ep->kind) {                                                                                    \
+    case CNXQ_OUT_F32: GEMM_LOOPS(PLANES, MAX_NV, CNXQ_OUT_F32) break;                                     \
+    case CNXQ_OUT_F32_ADD: GEMM_LOOPS(PLANES, MAX_NV, CNXQ_OUT_F32_ADD) break;                             \
+    case CNXQ_OUT_GELU_F32: GEMM_LOOPS(PLANES, MAX_NV, CNXQ_OUT_GELU_F32) break;                           \
+    case CNXQ_OUT_GELU_U8: GEMM_LOOPS(PLANES, MAX_NV, CNXQ_OUT_GELU_U8) break;                             \
+    case CNXQ_OUT_GELU_U16: GEMM_LOOPS(PLANES, MAX_NV, CNXQ_OUT_GELU_U16) break;                           \
+    default: break;                                                                                        \
+    }
+
+VNNI_TARGET void cnxq_gemm_u8s8_6x64c4_avx512vnni(size_t m_begin, size_t m_end, size_t n, size_t k_groups,
+                                                  const uint8_t *a, const uint8_t *a_lo, size_t lda,
+                                                  const int8_t *b_packed, const cnxq_epilogue *ep) {
+    (void)a_lo;
+    const size_t panels = (n + 15) / 16;
+    const size_t panel_bytes = k_groups * 64;
+    GEMM_BY_KIND(1, 4)
+}
+
+VNNI_TARGET void cnxq_gemm_u16s8_6x32c4_avx512vnni(size_t m_begin, size_t m_end, size_t n, size_t k_groups,
+                                                   const uint8_t *a, const uint8_t *a_lo, size_t lda,
+                                                   const int8_t *b_packed, const cnxq_epilogue *ep) {
+    const size_t panels = (n + 15) / 16;
+    const size_t panel_bytes = k_groups * 64;
+    GEMM_BY_KIND(2, 2)
+}
+
+// The portable kernels built for AVX-512 without VNNI (e.g. Skylake-SP): same code, wider vectors.
+#undef CNXQ_PORTABLE_TARGET
+#define CNXQ_PORTABLE_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+#define CNXQ_PORTABLE_SUFFIX avx512bw
+#include "int8_gemm_portable_impl.h"
+
+#define LN_TARGET __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
+
+/// Sum of 16 lanes in the pairwise order of int8_layernorm_impl.h (j + j+8, then +4, +2, +1).
+LN_TARGET ALWAYS_INLINE float reduce_pairwise(__m512 v) {
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+    __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    __m128 d = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    __m128 r = _mm_add_ss(d, _mm_shuffle_ps(d, d, 1));
+    return _mm_cvtss_f32(r);
+}
+
+/// The AVX-512 build of cnxq_layernorm: the same arithmetic as int8_layernorm_impl.h, with the
+/// sixteen partial sums in one register.
+LN_TARGET void cnxq_layernorm_avx512(const float *x, size_t x_pixel_stride, size_t count, size_t channels, float eps,
+                                     const float *gamma, const float *beta, int32_t kind, float inv_scale,
+                                     int32_t zero_point, void *out, uint8_t *out_lo, size_t out_pixel_stride) {
+    const size_t full = channels / 16 * 16;
+    const __mmask16 tail = (__mmask16)((1u << (channels - full)) - 1);
+    const float inv_channels = 1.0f / (float)channels;
+    const int32_t qmax = kind == CNXQ_ACT_U16 ? 65535 : 255;
+    const __m512 vinv = _mm512_set1_ps(inv_scale);
+    const __m512 vlo = _mm512_set1_ps((float)(-zero_point) - 1.0f);
+    const __m512 vhi = _mm512_set1_ps((float)(qmax - zero_point) + 1.0f);
+    const __m512i vzp = _mm512_set1_epi32(zero_point), vqmax = _mm512_set1_epi32(qmax);
+    for (size_t p = 0; p < count; p++) {
+        const float *xp = x + p * x_pixel_stride;
+        __m512 lane = _mm512_setzero_ps();
+        for (size_t c = 0; c < full; c += 16) lane = _mm512_add_ps(lane, _mm512_loadu_ps(xp + c));
+        if (tail) lane = _mm512_mask_add_ps(lane, tail, lane, _mm512_maskz_loadu_ps(tail, xp + full));
+        const float mean = reduce_pairwise(lane) * inv_channels;
+        const __m512 vmean = _mm512_set1_ps(mean);
+        __m512 sq = _mm512_setzero_ps();
+        for (size_t c = 0; c < full; c += 16) {
+            __m512 d = _mm512_sub_ps(_mm512_loadu_ps(xp + c), vmean);
+            sq = _mm512_add_ps(sq, _mm512_mul_ps(d, d));
+        }
+        if (tail) {
+            __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(tail, xp + full), vmean);
+            sq = _mm512_mask_add_ps(sq, tail, sq, _mm512_mul_ps(d, d));
+        }
+        const float var = reduce_pairwise(sq);
+        const float inv_std = 1.0f / sqrtf(var * inv_channels + eps);
+        const __m512 vstd = _mm512_set1_ps(inv_std);
+        const size_t o = p * out_pixel_stride;
+        for (size_t c = 0; c < channels; c += 16) {
+            const __mmask16 m = c + 16 <= channels ? (__mmask16)0xFFFF : tail;
+            __m512 z = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, xp + c), vmean), vstd);
+            if (gamma != NULL && beta != NULL) {
+                z = _mm512_add_ps(_mm512_mul_ps(z, _mm512_maskz_loadu_ps(m, gamma + c)), _mm512_maskz_loadu_ps(m, beta + c));
+                _mm512_mask_storeu_ps((float *)out + o + c, m, z);
+            } else if (kind == CNXQ_ACT_F32) {
+                _mm512_mask_storeu_ps((float *)out + o + c, m, z);
+            } else {
+                __m512 t = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(z, vinv), vlo), vhi);
+                __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(t), vzp);
+                q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_setzero_si512()), vqmax);
+                if (kind == CNXQ_ACT_U8) {
+                    _mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)out + o + c, m, q);
+                } else {
+                    _mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)out + o + c, m, _mm512_srli_epi32(q, 8));
+                    _mm512_mask_cvtusepi32_storeu_epi8(out_lo + o + c, m, _mm512_and_si512(q, _mm512_set1_epi32(255)));
+                }
+            }
+        }
+    }
+}
+#endif

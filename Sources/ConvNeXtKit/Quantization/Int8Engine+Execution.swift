@@ -1,0 +1,399 @@
+import CConvNeXtInt8
+import Foundation
+
+extension Int8Plan {
+    /// One inference. `dump` (single- or multi-threaded) collects layer outputs as it goes.
+    func execute(input: UnsafePointer<Float>, logits: UnsafeMutablePointer<Float>, arena: Int8Arena, threads: Int,
+                 dump: LayerDump?) {
+        let x = arena.residual
+        var cur = 0
+        let g0 = stemGeometry
+        for buffer in x { buffer.update(repeating: 0, count: g0.paddedFloats) }
+
+        // Stem: gather 4x4 patches, quantise, GEMM, LayerNorm (with affine) into the residual stream.
+        let dStem = dump?.buffer(.stemConv, c: g0.c, h: g0.h, w: g0.w)
+        forEachChunk(g0.h, g0.rowsPerChunk, threads: threads, arena: arena) { t, rows in
+            stemChunk(input: input, rows: rows, out: x[0], arena: arena, thread: t, dump: dStem)
+        }
+        if let dump {
+            copyInterior(x[0], g0, to: dump.buffer(.stemNorm, c: g0.c, h: g0.h, w: g0.w))
+            dump.flush()
+        }
+
+        var geometry = g0
+        for (s, stage) in stages.enumerated() {
+            if let down = stage.downsample {
+                let previous = geometry
+                geometry = stage.geometry
+                let g = geometry
+                let xin = x[cur], xout = x[1 - cur]
+                xout.update(repeating: 0, count: g.paddedFloats)
+                let dNorm = dump?.buffer(.downsampleNorm(stage: s), c: previous.c, h: previous.h, w: previous.w)
+                forEachChunk(g.h, g.rowsPerChunk, threads: threads, arena: arena) { t, rows in
+                    downsampleChunk(stage: stage, gemm: down, previous: previous, rows: rows, xin: xin, xout: xout,
+                                    arena: arena, thread: t, dump: dNorm)
+                }
+                if let dNorm { dumpUnusedDownsampleInputs(stage, xin, previous, into: dNorm) }
+                // The old buffer becomes the next output: clear it for the new geometry's borders.
+                xin.update(repeating: 0, count: g.paddedFloats)
+                cur = 1 - cur
+                if let dump {
+                    copyInterior(xout, g, to: dump.buffer(.downsampleConv(stage: s), c: g.c, h: g.h, w: g.w))
+                    dump.flush()
+                }
+            }
+            let g = geometry
+            for (b, block) in stage.blocks.enumerated() {
+                let xin = x[cur], xout = x[1 - cur]
+                let dumps = dump.map { d in
+                    BlockDump(dw: d.buffer(.dwConv(stage: s, block: b), c: g.c, h: g.h, w: g.w),
+                              norm: d.buffer(.norm(stage: s, block: b), c: g.c, h: g.h, w: g.w),
+                              fc1: d.buffer(.fc1(stage: s, block: b), c: block.fc1.n, h: g.h, w: g.w),
+                              gelu: d.buffer(.gelu(stage: s, block: b), c: block.fc1.n, h: g.h, w: g.w),
+                              fc2: d.buffer(block.hasLayerScale ? .layerScale(stage: s, block: b) : .fc2(stage: s, block: b),
+                                            c: g.c, h: g.h, w: g.w))
+                }
+                forEachChunk(g.h, g.rowsPerChunk, threads: threads, arena: arena) { t, rows in
+                    blockChunk(block, g, rows: rows, xin: xin, xout: xout, arena: arena, thread: t, dump: dumps)
+                }
+                cur = 1 - cur
+                if let dump {
+                    copyInterior(xout, g, to: dump.buffer(.residual(stage: s, block: b), c: g.c, h: g.h, w: g.w))
+                    dump.flush()
+                }
+            }
+        }
+        headForward(x[cur], geometry, logits: logits, arena: arena, dump: dump)
+        dump?.flush()
+    }
+
+    /// Runs `body(thread, rows)` over chunks of image rows. Threads take chunks from a shared counter,
+    /// so a thread the OS delays costs at most one chunk; with several threads the chunks shrink so
+    /// that each thread gets about two, even for 7-row stages.
+    private func forEachChunk(_ height: Int, _ rowsPerChunk: Int, threads: Int, arena: Int8Arena,
+                              _ body: (Int, Range<Int>) -> Void) {
+        let per = threads > 1 ? max(1, min(rowsPerChunk, (height + 2 * threads - 1) / (2 * threads))) : rowsPerChunk
+        let chunks = (height + per - 1) / per
+        let counter = arena.chunkCounter
+        counter.pointee = 0
+        parallel(min(threads, chunks)) { t in
+            while true {
+                let c = Int(cnxq_atomic_add_i32(counter, 1)) - 1
+                if c >= chunks { break }
+                body(t, (c * per)..<min(height, (c + 1) * per))
+            }
+        }
+    }
+
+    /// Layer dumps of one block (NHWC, real channels).
+    struct BlockDump {
+        let dw: UnsafeMutablePointer<Float>
+        let norm: UnsafeMutablePointer<Float>
+        let fc1: UnsafeMutablePointer<Float>
+        let gelu: UnsafeMutablePointer<Float>
+        let fc2: UnsafeMutablePointer<Float>
+    }
+
+    // MARK: Layers
+
+    private func stemChunk(input: UnsafePointer<Float>, rows: Range<Int>, out: UnsafeMutablePointer<Float>,
+                           arena: Int8Arena, thread t: Int, dump: UnsafeMutablePointer<Float>?) {
+        let g = stemGeometry, k = stemKernel, cin = config.inputChannels
+        let inH = config.inputHeight, inW = config.inputWidth
+        let kk = k * k * cin, lda = stem.kPadded
+        let pixels = rows.count * g.w
+        let a = arena.chunkA[t], planeA = chunkABytes / 2
+        let bytes = elementBytes(stem.input.precision)
+        // The patches' source: the input itself (float), or this chunk's input rows quantised once.
+        let chunkRows = rows.count * k
+        var source = UnsafeRawPointer(input + rows.lowerBound * k * inW)
+        var channelStride = inH * inW
+        var sourceLo = source
+        if stem.input.precision != .float {
+            let q = arena.chunkH[t]
+            let plane = chunkHBytes / 2
+            channelStride = chunkRows * inW
+            for c in 0..<cin {
+                let dst = q + c * channelStride
+                cnxq_quantize(input + (c * inH + rows.lowerBound * k) * inW, chunkRows * inW, stem.inputKind,
+                              1 / stem.input.scale, stem.input.zeroPoint, dst, dst.assumingMemoryBound(to: UInt8.self) + plane)
+            }
+            source = UnsafeRawPointer(q)
+            sourceLo = source + plane
+        }
+        // Gather (c, ky, kx) patches: k contiguous elements per (c, ky).
+        let planes = stem.input.precision == .int16 ? 2 : 1
+        for plane in 0..<planes {
+            let src = plane == 0 ? source : sourceLo
+            let dstBase = a + plane * planeA
+            for i in 0..<rows.count {
+                for ox in 0..<g.w {
+                    let row = dstBase + (i * g.w + ox) * lda * bytes
+                    for c in 0..<cin {
+                        for ky in 0..<k {
+                            let from = src + ((c * channelStride) + (i * k + ky) * inW + ox * k) * bytes
+                            (row + ((c * k + ky) * k) * bytes).copyMemory(from: from, byteCount: k * bytes)
+                        }
+                    }
+                    if lda > kk { (row + kk * bytes).initializeMemory(as: UInt8.self, repeating: 0, count: (lda - kk) * bytes) }
+                }
+            }
+        }
+        let conv = arena.chunkFloat[t]
+        var ep = cnxq_epilogue.make(kind: CNXQ_OUT_F32, out: UnsafeMutableRawPointer(conv), pixelStride: g.cp)
+        stem.run(rows: pixels, a: UnsafeRawPointer(a), planeBytes: planeA, epilogue: &ep, scratch: arena.gemmScratch[t])
+        if let dump { copyRows(conv, stride: g.cp, count: pixels, channels: g.c, to: dump + rows.lowerBound * g.w * g.c) }
+        for (i, y) in rows.enumerated() {
+            cnxq_layernorm(conv + i * g.w * g.cp, g.cp, g.w, g.c, stemEpsilon, stemNormWeight, stemNormBias,
+                           Int32(CNXQ_ACT_F32.rawValue), 1, 0, UnsafeMutableRawPointer(out + g.offset(y, 0)), nil, g.cp)
+        }
+    }
+
+    private func downsampleChunk(stage: PlannedStage, gemm: PackedGEMM, previous p: StageGeometry, rows: Range<Int>,
+                                 xin: UnsafeMutablePointer<Float>, xout: UnsafeMutablePointer<Float>,
+                                 arena: Int8Arena, thread t: Int, dump: UnsafeMutablePointer<Float>?) {
+        let g = stage.geometry
+        let a = arena.chunkA[t], planeA = chunkABytes / 2
+        let lda = gemm.kPadded, bytes = elementBytes(gemm.input.precision)
+        let q = gemm.input
+        for (i, oy) in rows.enumerated() {
+            for dy in 0..<2 {
+                for dx in 0..<2 {
+                    let src = xin + p.offset(2 * oy + dy, dx)
+                    let dst = a + ((i * g.w) * lda + (dy * 2 + dx) * p.cp) * bytes
+                    cnxq_layernorm(src, 2 * p.cp, g.w, p.c, stage.downsampleEpsilon, nil, nil, gemm.inputKind,
+                                   1 / q.scale, q.zeroPoint, dst, dst.assumingMemoryBound(to: UInt8.self) + planeA, lda)
+                }
+            }
+        }
+        if let dump {
+            for (i, oy) in rows.enumerated() {
+                for dy in 0..<2 {
+                    for ox in 0..<g.w {
+                        for dx in 0..<2 {
+                            let src = (i * g.w + ox) * lda + (dy * 2 + dx) * p.cp
+                            let dst = dump + ((2 * oy + dy) * p.w + 2 * ox + dx) * p.c
+                            dequantize(a, planeBytes: planeA, offset: src, count: p.c, q, into: dst,
+                                       affine: (stage.downsampleNormWeight, stage.downsampleNormBias))
+                        }
+                    }
+                }
+            }
+        }
+        var ep = cnxq_epilogue.make(kind: CNXQ_OUT_F32, out: UnsafeMutableRawPointer(xout + g.offset(rows.lowerBound, 0)),
+                                    pixelStride: g.cp, rowStride: g.rowStride, width: g.w)
+        gemm.run(rows: rows.count * g.w, a: UnsafeRawPointer(a), planeBytes: planeA, epilogue: &ep, scratch: arena.gemmScratch[t])
+    }
+
+    private func blockChunk(_ block: PlannedBlock, _ g: StageGeometry, rows: Range<Int>, xin: UnsafeMutablePointer<Float>,
+                            xout: UnsafeMutablePointer<Float>, arena: Int8Arena, thread t: Int, dump: BlockDump?) {
+        let pixels = rows.count * g.w
+        let y = arena.chunkFloat[t]
+        depthwise7x7(xin: xin, g, rows: rows, weights: block.dwWeights, bias: block.dwBias, out: y)
+        let a = arena.chunkA[t], planeA = chunkABytes / 2
+        let h = arena.chunkH[t], planeH = chunkHBytes / 2
+        let q1 = block.fc1.input, q2 = block.fc2.input
+        cnxq_layernorm(y, g.cp, pixels, g.c, block.epsilon, nil, nil, block.fc1.inputKind, 1 / q1.scale, q1.zeroPoint,
+                       a, a.assumingMemoryBound(to: UInt8.self) + planeA, block.fc1.kPadded)
+        let hiddenKind: cnxq_output_kind
+        switch q2.precision {
+        case .int8: hiddenKind = CNXQ_OUT_GELU_U8
+        case .int16: hiddenKind = CNXQ_OUT_GELU_U16
+        case .float: hiddenKind = CNXQ_OUT_GELU_F32
+        }
+        var ep1 = cnxq_epilogue.make(kind: hiddenKind, out: h, pixelStride: block.fc2.kPadded,
+                                     outLo: h.assumingMemoryBound(to: UInt8.self) + planeH, quantization: q2)
+        block.fc1.run(rows: pixels, a: UnsafeRawPointer(a), planeBytes: planeA, epilogue: &ep1, scratch: arena.gemmScratch[t])
+        let offset = g.offset(rows.lowerBound, 0)
+        var ep2 = cnxq_epilogue.make(kind: CNXQ_OUT_F32_ADD, out: UnsafeMutableRawPointer(xout + offset), pixelStride: g.cp,
+                                     rowStride: g.rowStride, width: g.w, residual: UnsafePointer(xin + offset))
+        block.fc2.run(rows: pixels, a: UnsafeRawPointer(h), planeBytes: planeH, epilogue: &ep2, scratch: arena.gemmScratch[t])
+
+        guard let dump else { return }
+        let first = rows.lowerBound * g.w
+        let hidden = block.fc1.n
+        copyRows(y, stride: g.cp, count: pixels, channels: g.c, to: dump.dw + first * g.c)
+        for px in 0..<pixels {
+            dequantize(a, planeBytes: planeA, offset: px * block.fc1.kPadded, count: g.c, q1,
+                       into: dump.norm + (first + px) * g.c, affine: (block.normWeight, block.normBias))
+            dequantize(h, planeBytes: planeH, offset: px * block.fc2.kPadded, count: hidden, q2,
+                       into: dump.gelu + (first + px) * hidden, affine: nil)
+        }
+        var e1 = cnxq_epilogue.make(kind: CNXQ_OUT_F32, out: UnsafeMutableRawPointer(dump.fc1 + first * hidden), pixelStride: hidden)
+        block.fc1.run(rows: pixels, a: UnsafeRawPointer(a), planeBytes: planeA, epilogue: &e1, scratch: arena.gemmScratch[t])
+        var e2 = cnxq_epilogue.make(kind: CNXQ_OUT_F32, out: UnsafeMutableRawPointer(dump.fc2 + first * g.c), pixelStride: g.c)
+        block.fc2.run(rows: pixels, a: UnsafeRawPointer(h), planeBytes: planeH, epilogue: &e2, scratch: arena.gemmScratch[t])
+    }
+
+    private func headForward(_ x: UnsafeMutablePointer<Float>, _ g: StageGeometry, logits: UnsafeMutablePointer<Float>,
+                             arena: Int8Arena, dump: LayerDump?) {
+        let pooled = arena.chunkFloat[0]
+        let raw = UnsafeMutableRawPointer(pooled)
+        let inv = 1 / Float(g.h * g.w)
+        var cb = 0
+        while cb < g.cp {
+            var acc = SIMD16<Float>(repeating: 0)
+            for yy in 0..<g.h {
+                for xx in 0..<g.w {
+                    acc += UnsafeRawPointer(x + g.offset(yy, xx) + cb).loadUnaligned(as: SIMD16<Float>.self)
+                }
+            }
+            raw.storeBytes(of: acc * inv, toByteOffset: cb * 4, as: SIMD16<Float>.self)
+            cb += 16
+        }
+        let a = arena.chunkA[0], planeA = chunkABytes / 2
+        let q = head.input
+        if let dump { copyRows(pooled, stride: g.cp, count: 1, channels: g.c, to: dump.buffer(.headPool, c: g.c, h: 1, w: 1)) }
+        cnxq_layernorm(pooled, g.cp, 1, g.c, headEpsilon, nil, nil, head.inputKind, 1 / q.scale, q.zeroPoint,
+                       a, a.assumingMemoryBound(to: UInt8.self) + planeA, head.kPadded)
+        if let dump {
+            dequantize(a, planeBytes: planeA, offset: 0, count: g.c, q, into: dump.buffer(.headNorm, c: g.c, h: 1, w: 1),
+                       affine: (headNormWeight, headNormBias))
+        }
+        var ep = cnxq_epilogue.make(kind: CNXQ_OUT_F32, out: UnsafeMutableRawPointer(logits), pixelStride: head.n)
+        head.run(rows: 1, a: UnsafeRawPointer(a), planeBytes: planeA, epilogue: &ep, scratch: arena.gemmScratch[0])
+        if let dump {
+            let d = dump.buffer(.headFC, c: head.n, h: 1, w: 1)
+            for i in 0..<head.n { d[i] = logits[i] }
+        }
+    }
+
+    // MARK: Helpers
+
+    /// With an odd input size the stride-2 convolution skips the last row or column; dumps still
+    /// show the LayerNorm output there (normalised, quantised, affine) like the graph computes it.
+    private func dumpUnusedDownsampleInputs(_ stage: PlannedStage, _ xin: UnsafeMutablePointer<Float>, _ p: StageGeometry,
+                                            into dump: UnsafeMutablePointer<Float>) {
+        guard let q = stage.downsample?.input else { return }
+        var z = [Float](repeating: 0, count: p.c)
+        for yy in 0..<p.h {
+            for xx in 0..<p.w where yy >= 2 * stage.geometry.h || xx >= 2 * stage.geometry.w {
+                z.withUnsafeMutableBufferPointer { zb in
+                    cnxq_layernorm(xin + p.offset(yy, xx), p.cp, 1, p.c, stage.downsampleEpsilon, nil, nil,
+                                   Int32(CNXQ_ACT_F32.rawValue), 1, 0, zb.baseAddress, nil, p.c)
+                }
+                for c in 0..<p.c {
+                    dump[(yy * p.w + xx) * p.c + c] = q.fakeQuantize(z[c]) * stage.downsampleNormWeight[c] + stage.downsampleNormBias[c]
+                }
+            }
+        }
+    }
+
+    /// Depthwise 7x7 (pad 3 via the zero border) for image rows `rows`: eight (then four, then one)
+    /// output pixels x sixteen channels per step; eight independent FMA chains keep both FMA pipes
+    /// busy. Index arithmetic wraps (&+, &*): sizes are bounded by the plan, and checks would
+    /// sit in the inner loop.
+    private func depthwise7x7(xin: UnsafeMutablePointer<Float>, _ g: StageGeometry, rows: Range<Int>,
+                              weights: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>,
+                              out: UnsafeMutablePointer<Float>) {
+        typealias V = SIMD16<Float>
+        let cp = g.cp, rs = g.rowStride, w = g.w
+        let cpB = cp &* 4
+        let input = UnsafeRawPointer(xin), wRaw = UnsafeRawPointer(weights), outRaw = UnsafeMutableRawPointer(out)
+        for (i, y) in rows.enumerated() {
+            var cb = 0
+            while cb < cp {
+                let b = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: cb &* 4, as: V.self)
+                var xo = 0
+                while xo &+ 8 <= w {
+                    var a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b
+                    for ky in 0..<7 {
+                        let inRow = input + (((y &+ ky) &* rs &+ xo &* cp &+ cb) &* 4)
+                        let wRow = wRaw + ((ky &* 7 &* cp &+ cb) &* 4)
+                        for kx in 0..<7 {
+                            let wv = wRow.loadUnaligned(fromByteOffset: kx &* cpB, as: V.self)
+                            let p = inRow + kx &* cpB
+                            a0 = a0.addingProduct(p.loadUnaligned(as: V.self), wv)
+                            a1 = a1.addingProduct(p.loadUnaligned(fromByteOffset: cpB, as: V.self), wv)
+                            a2 = a2.addingProduct(p.loadUnaligned(fromByteOffset: 2 &* cpB, as: V.self), wv)
+                            a3 = a3.addingProduct(p.loadUnaligned(fromByteOffset: 3 &* cpB, as: V.self), wv)
+                            a4 = a4.addingProduct(p.loadUnaligned(fromByteOffset: 4 &* cpB, as: V.self), wv)
+                            a5 = a5.addingProduct(p.loadUnaligned(fromByteOffset: 5 &* cpB, as: V.self), wv)
+                            a6 = a6.addingProduct(p.loadUnaligned(fromByteOffset: 6 &* cpB, as: V.self), wv)
+                            a7 = a7.addingProduct(p.loadUnaligned(fromByteOffset: 7 &* cpB, as: V.self), wv)
+                        }
+                    }
+                    let o = outRaw + (((i &* w &+ xo) &* cp &+ cb) &* 4)
+                    o.storeBytes(of: a0, as: V.self)
+                    o.storeBytes(of: a1, toByteOffset: cpB, as: V.self)
+                    o.storeBytes(of: a2, toByteOffset: 2 &* cpB, as: V.self)
+                    o.storeBytes(of: a3, toByteOffset: 3 &* cpB, as: V.self)
+                    o.storeBytes(of: a4, toByteOffset: 4 &* cpB, as: V.self)
+                    o.storeBytes(of: a5, toByteOffset: 5 &* cpB, as: V.self)
+                    o.storeBytes(of: a6, toByteOffset: 6 &* cpB, as: V.self)
+                    o.storeBytes(of: a7, toByteOffset: 7 &* cpB, as: V.self)
+                    xo &+= 8
+                }
+                while xo &+ 4 <= w {
+                    var a0 = b, a1 = b, a2 = b, a3 = b
+                    for ky in 0..<7 {
+                        let inRow = input + (((y &+ ky) &* rs &+ xo &* cp &+ cb) &* 4)
+                        let wRow = wRaw + ((ky &* 7 &* cp &+ cb) &* 4)
+                        for kx in 0..<7 {
+                            let wv = wRow.loadUnaligned(fromByteOffset: kx &* cpB, as: V.self)
+                            let p = inRow + kx &* cpB
+                            a0 = a0.addingProduct(p.loadUnaligned(as: V.self), wv)
+                            a1 = a1.addingProduct(p.loadUnaligned(fromByteOffset: cpB, as: V.self), wv)
+                            a2 = a2.addingProduct(p.loadUnaligned(fromByteOffset: 2 &* cpB, as: V.self), wv)
+                            a3 = a3.addingProduct(p.loadUnaligned(fromByteOffset: 3 &* cpB, as: V.self), wv)
+                        }
+                    }
+                    let o = outRaw + (((i &* w &+ xo) &* cp &+ cb) &* 4)
+                    o.storeBytes(of: a0, as: V.self)
+                    o.storeBytes(of: a1, toByteOffset: cpB, as: V.self)
+                    o.storeBytes(of: a2, toByteOffset: 2 &* cpB, as: V.self)
+                    o.storeBytes(of: a3, toByteOffset: 3 &* cpB, as: V.self)
+                    xo &+= 4
+                }
+                while xo < w {
+                    var acc = b
+                    for ky in 0..<7 {
+                        let inRow = input + (((y &+ ky) &* rs &+ xo &* cp &+ cb) &* 4)
+                        let wRow = wRaw + ((ky &* 7 &* cp &+ cb) &* 4)
+                        for kx in 0..<7 {
+                            acc = acc.addingProduct(inRow.loadUnaligned(fromByteOffset: kx &* cpB, as: V.self),
+                                                    wRow.loadUnaligned(fromByteOffset: kx &* cpB, as: V.self))
+                        }
+                    }
+                    outRaw.storeBytes(of: acc, toByteOffset: ((i &* w &+ xo) &* cp &+ cb) &* 4, as: V.self)
+                    xo &+= 1
+                }
+                cb &+= 16
+            }
+        }
+    }
+
+    /// Dequantises `count` values at element `offset` of an activation buffer, optionally applying a
+    /// LayerNorm affine (for dumps).
+    private func dequantize(_ buffer: UnsafeMutableRawPointer, planeBytes: Int, offset: Int, count: Int,
+                            _ q: ActivationQuantization, into dst: UnsafeMutablePointer<Float>, affine: ([Float], [Float])?) {
+        for c in 0..<count {
+            var v: Float
+            switch q.precision {
+            case .float:
+                v = buffer.load(fromByteOffset: (offset + c) * 4, as: Float.self)
+            case .int8:
+                v = Float(Int32(buffer.load(fromByteOffset: offset + c, as: UInt8.self)) - q.zeroPoint) * q.scale
+            case .int16:
+                let hi = Int32(buffer.load(fromByteOffset: offset + c, as: UInt8.self))
+                let lo = Int32(buffer.load(fromByteOffset: planeBytes + offset + c, as: UInt8.self))
+                v = Float(hi * 256 + lo - q.zeroPoint) * q.scale
+            }
+            if let (w, b) = affine { v = v * w[c] + b[c] }
+            dst[c] = v
+        }
+    }
+
+    private func copyRows(_ src: UnsafeMutablePointer<Float>, stride: Int, count: Int, channels: Int,
+                          to dst: UnsafeMutablePointer<Float>) {
+        for p in 0..<count { for c in 0..<channels { dst[p * channels + c] = src[p * stride + c] } }
+    }
+
+    private func copyInterior(_ x: UnsafeMutablePointer<Float>, _ g: StageGeometry, to dst: UnsafeMutablePointer<Float>) {
+        for yy in 0..<g.h {
+            for xx in 0..<g.w {
+                for c in 0..<g.c { dst[(yy * g.w + xx) * g.c + c] = x[g.offset(yy, xx) + c] }
+            }
+        }
+    }
+}

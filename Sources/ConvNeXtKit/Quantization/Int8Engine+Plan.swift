@@ -1,0 +1,187 @@
+import CConvNeXtInt8
+import Foundation
+
+/// Shape of the feature map of one stage inside the engine: NHWC, channels padded to 16, and
+/// 3 pixels of zero border so the depthwise 7x7 reads without bounds checks.
+struct StageGeometry: Sendable {
+    var h: Int, w: Int, c: Int
+    var cp: Int { roundUp(c, 16) }
+    var rowStride: Int { (w + 6) * cp }
+    var paddedFloats: Int { (h + 6) * rowStride }
+    /// Offset of interior pixel (y, x).
+    @inline(__always) func offset(_ y: Int, _ x: Int) -> Int { (y + 3) * rowStride + (x + 3) * cp }
+    /// Image rows per chunk: about 128 pixels, so a chunk's activations stay in L2.
+    var rowsPerChunk: Int { max(1, 128 / max(w, 1)) }
+}
+
+/// One block with its layers packed for the kernels.
+struct PlannedBlock {
+    let dwWeights: UnsafeMutablePointer<Float>  // [49][cp]
+    let dwBias: UnsafeMutablePointer<Float>     // [cp]
+    let epsilon: Float
+    let normWeight: [Float]
+    let normBias: [Float]
+    let fc1: PackedGEMM
+    let fc2: PackedGEMM
+    let hasLayerScale: Bool
+}
+
+struct PlannedStage {
+    let geometry: StageGeometry
+    let downsample: PackedGEMM?
+    let downsampleEpsilon: Float
+    let downsampleNormWeight: [Float]
+    let downsampleNormBias: [Float]
+    let blocks: [PlannedBlock]
+}
+
+/// The execution plan: geometry, packed weights and scratch sizes. Immutable; owns its weights.
+final class Int8Plan: @unchecked Sendable {
+    let config: ConvNeXtConfig
+    let stemKernel: Int
+    let stem: PackedGEMM
+    let stemGeometry: StageGeometry
+    let stemNormWeight: UnsafeMutablePointer<Float>
+    let stemNormBias: UnsafeMutablePointer<Float>
+    let stemEpsilon: Float
+    let stages: [PlannedStage]
+    let head: PackedGEMM
+    let headEpsilon: Float
+    let headNormWeight: [Float]
+    let headNormBias: [Float]
+    private var owned: [UnsafeMutablePointer<Float>] = []
+
+    let residualFloats: Int
+    let chunkFloatCount: Int
+    let chunkABytes: Int
+    let chunkHBytes: Int
+    let gemmScratchFloats: Int
+
+    var kernelNames: [String] {
+        var names: [String] = []
+        for g in [stem] + stages.flatMap({ s in (s.downsample.map { [$0] } ?? []) + s.blocks.flatMap { [$0.fc1, $0.fc2] } }) + [head] {
+            let n = g.kernel?.name ?? "gemm_f32_4x16_swift"
+            if !names.contains(n) { names.append(n) }
+        }
+        return names
+    }
+
+    init(model: QuantizedModel, kernels: Int8KernelChoice) throws {
+        let cfg = model.config
+        config = cfg
+        try PackedGEMM.validate(model.stemConv, name: "stem.conv")
+        try PackedGEMM.validate(model.head, name: "head.fc")
+        for (s, stage) in model.stages.enumerated() {
+            if let d = stage.downsample { try PackedGEMM.validate(d.conv, name: "stages.\(s).downsample.conv") }
+            for (b, block) in stage.blocks.enumerated() {
+                try PackedGEMM.validate(block.fc1, name: "stages.\(s).blocks.\(b).fc1")
+                try PackedGEMM.validate(block.fc2, name: "stages.\(s).blocks.\(b).fc2")
+                guard block.dwBias.count == block.fc1.inFeatures, block.normWeight.count == block.fc1.inFeatures,
+                      block.normBias.count == block.fc1.inFeatures else {
+                    throw ConvNeXtError.invalidModel(path: "quantized model", reason: "stages.\(s).blocks.\(b) norm or depthwise arrays do not match")
+                }
+            }
+            if let d = stage.downsample, s > 0, d.normWeight.count != cfg.dims[s - 1] || d.normBias.count != cfg.dims[s - 1] {
+                throw ConvNeXtError.invalidModel(path: "quantized model", reason: "stages.\(s).downsample.norm arrays do not match")
+            }
+        }
+        guard model.stemNorm.weight.count == cfg.dims.first, model.stemNorm.bias.count == cfg.dims.first,
+              model.headNormWeight.count == cfg.dims.last, model.headNormBias.count == cfg.dims.last else {
+            throw ConvNeXtError.invalidModel(path: "quantized model", reason: "stem or head norm arrays do not match")
+        }
+        let k = model.stemKernel
+        guard k > 0, cfg.inputHeight >= k, cfg.inputWidth >= k, model.stages.count == cfg.dims.count else {
+            throw ConvNeXtError.unsupportedModel(path: "quantized model", reason: "stem kernel \(k) does not fit input \(cfg.inputHeight)x\(cfg.inputWidth)")
+        }
+        stemKernel = k
+        let stemK = k * k * cfg.inputChannels
+        guard model.stemConv.inFeatures == stemK, model.stemConv.outFeatures == cfg.dims[0] else {
+            throw ConvNeXtError.invalidModel(path: "quantized model", reason: "stem conv has \(model.stemConv.inFeatures) inputs, expected \(stemK)")
+        }
+        stem = PackedGEMM(model.stemConv, kPadded: roundUp(stemK, 4), kernels: kernels) { $0 }
+        stemGeometry = StageGeometry(h: cfg.inputHeight / k, w: cfg.inputWidth / k, c: cfg.dims[0])
+        var ownedPointers: [UnsafeMutablePointer<Float>] = []
+        func padded(_ values: [Float], _ count: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            p.initialize(repeating: 0, count: count)
+            for (i, v) in values.enumerated() where i < count { p[i] = v }
+            ownedPointers.append(p)
+            return p
+        }
+        stemNormWeight = padded(model.stemNorm.weight, stemGeometry.cp)
+        stemNormBias = padded(model.stemNorm.bias, stemGeometry.cp)
+        stemEpsilon = model.stemNorm.epsilon
+
+        var geometry = stemGeometry
+        var planned: [PlannedStage] = []
+        var residual = geometry.paddedFloats
+        var chunkFloat = geometry.rowsPerChunk * geometry.w * geometry.cp
+        var aBytes = geometry.rowsPerChunk * geometry.w * stem.kPadded * 4
+        var hBytes = aBytes
+        var maxN = stem.nPadded
+        for (s, stage) in model.stages.enumerated() {
+            var down: PackedGEMM?
+            let previous = geometry
+            if let d = stage.downsample {
+                geometry = StageGeometry(h: previous.h / 2, w: previous.w / 2, c: cfg.dims[s])
+                guard geometry.h > 0, geometry.w > 0, d.conv.inFeatures == 4 * previous.c, d.conv.outFeatures == geometry.c else {
+                    throw ConvNeXtError.invalidModel(path: "quantized model", reason: "stage \(s) downsample does not match its input")
+                }
+                let cpP = previous.cp, cPrev = previous.c
+                down = PackedGEMM(d.conv, kPadded: 4 * cpP, kernels: kernels) { i in (i / cPrev) * cpP + i % cPrev }
+                aBytes = max(aBytes, geometry.rowsPerChunk * geometry.w * 4 * cpP * 4)
+                maxN = max(maxN, down!.nPadded)
+            } else if cfg.dims[s] != geometry.c {
+                throw ConvNeXtError.invalidModel(path: "quantized model", reason: "stage \(s) changes channels without a downsample")
+            }
+            let cp = geometry.cp
+            var blocks: [PlannedBlock] = []
+            for block in stage.blocks {
+                let c = geometry.c
+                guard block.dwWeights.count == 49 * c, block.fc1.inFeatures == c, block.fc2.outFeatures == c,
+                      block.fc2.inFeatures == block.fc1.outFeatures else {
+                    throw ConvNeXtError.invalidModel(path: "quantized model", reason: "stage \(s) block shapes do not match \(c) channels")
+                }
+                let dw = UnsafeMutablePointer<Float>.allocate(capacity: 49 * cp)
+                dw.initialize(repeating: 0, count: 49 * cp)
+                for t in 0..<49 { for ch in 0..<c { dw[t * cp + ch] = block.dwWeights[t * c + ch] } }
+                ownedPointers.append(dw)
+                let fc1 = PackedGEMM(block.fc1, kPadded: cp, kernels: kernels) { $0 }
+                let hidden = roundUp(block.fc1.outFeatures, 16)
+                let fc2 = PackedGEMM(block.fc2, kPadded: hidden, kernels: kernels) { $0 }
+                blocks.append(PlannedBlock(dwWeights: dw, dwBias: padded(block.dwBias, cp), epsilon: block.normEpsilon,
+                                           normWeight: block.normWeight, normBias: block.normBias,
+                                           fc1: fc1, fc2: fc2, hasLayerScale: block.hasLayerScale))
+                let px = geometry.rowsPerChunk * geometry.w
+                aBytes = max(aBytes, px * cp * 4)
+                hBytes = max(hBytes, px * hidden * 4)
+                maxN = max(maxN, fc1.nPadded, fc2.nPadded)
+            }
+            residual = max(residual, geometry.paddedFloats)
+            chunkFloat = max(chunkFloat, geometry.rowsPerChunk * geometry.w * cp)
+            planned.append(PlannedStage(geometry: geometry, downsample: down,
+                                        downsampleEpsilon: stage.downsample?.normEpsilon ?? 1e-6,
+                                        downsampleNormWeight: stage.downsample?.normWeight ?? [],
+                                        downsampleNormBias: stage.downsample?.normBias ?? [], blocks: blocks))
+        }
+        stages = planned
+        guard model.head.inFeatures == geometry.c, model.head.outFeatures == cfg.numClasses else {
+            throw ConvNeXtError.invalidModel(path: "quantized model", reason: "head does not match the last stage")
+        }
+        head = PackedGEMM(model.head, kPadded: geometry.cp, kernels: kernels) { $0 }
+        headEpsilon = model.headNormEpsilon
+        headNormWeight = model.headNormWeight
+        headNormBias = model.headNormBias
+        maxN = max(maxN, head.nPadded)
+        residualFloats = residual
+        chunkFloatCount = max(chunkFloat, geometry.cp)
+        chunkABytes = max(aBytes, geometry.cp * 4)
+        chunkHBytes = hBytes
+        gemmScratchFloats = 16 * maxN
+        owned = ownedPointers
+    }
+
+    deinit {
+        owned.forEach { $0.deallocate() }
+    }
+}

@@ -1,0 +1,161 @@
+import CConvNeXtInt8
+import Foundation
+
+/// Runs a `QuantizedModel`: NHWC inside, Int32 accumulation, requantisation in the GEMM epilogues
+/// (bias + GELU + quantise after fc1, bias + residual add after fc2), VNNI when the CPU has it.
+///
+/// Per block and per chunk of image rows (kept in cache): float depthwise 7x7 -> LayerNorm
+/// normalise + quantise -> fc1 GEMM (+GELU, requantise) -> fc2 GEMM (+residual), so a block needs
+/// one barrier. The engine is immutable; each inference takes a scratch arena from a pool.
+public struct Int8Engine: InferenceEngine {
+    public let model: QuantizedModel
+    let plan: Int8Plan
+    let pool: Int8ArenaPool
+
+    public var config: ConvNeXtConfig { model.config }
+    public var name: String { "int8" }
+    /// The GEMM kernels in use (int8 and int16 inputs).
+    public var kernelNames: [String] { plan.kernelNames }
+
+    public init(model: QuantizedModel, kernels: Int8KernelChoice = .automatic) throws {
+        self.model = model
+        plan = try Int8Plan(model: model, kernels: kernels)
+        pool = Int8ArenaPool()
+    }
+
+    public func infer(_ input: UnsafeBufferPointer<Float>, logits: UnsafeMutableBufferPointer<Float>, threads: Int) {
+        guard input.count >= config.inputCount, logits.count >= config.numClasses, let inp = input.baseAddress,
+              let out = logits.baseAddress else { return }
+        let t = max(1, min(threads, 64))
+        let arena = pool.acquire(plan: plan, threads: t)
+        defer { pool.release(arena) }
+        plan.execute(input: inp, logits: out, arena: arena, threads: t, dump: nil)
+    }
+
+    /// Runs one NCHW image and reports every layer's output (NCHW, dequantised) to `observe`,
+    /// with the same LayerIDs as `ReferenceForward.run(_:observe:)`: stem.conv, stem.norm, downsample
+    /// norm/conv, conv_dw, norm, fc1 (before GELU), gelu, layer_scale (fc2 with the layer scale
+    /// folded; fc2 when the model has none), residual, head pool/norm/fc. LayerNorm outputs are the
+    /// quantised normalised values with the affine applied, as the graph's LayerNorm node outputs.
+    public func run(_ input: Tensor, threads: Int = 1, observe: ((LayerID, Tensor) -> Void)? = nil) -> Tensor {
+        var logits = [Float](repeating: 0, count: config.numClasses)
+        guard input.count == config.inputCount else { return Tensor(shape: [1, config.numClasses], data: logits) }
+        let t = max(1, min(threads, 64))
+        let arena = pool.acquire(plan: plan, threads: t)
+        defer { pool.release(arena) }
+        let dump = observe.map { LayerDump(observe: $0) }
+        input.data.withUnsafeBufferPointer { inp in
+            logits.withUnsafeMutableBufferPointer { out in
+                plan.execute(input: inp.baseAddress!, logits: out.baseAddress!, arena: arena, threads: t, dump: dump)
+            }
+        }
+        return Tensor(shape: [1, config.numClasses], data: logits)
+    }
+}
+
+/// Collects NHWC layer outputs during a dumping run and hands them over as NCHW tensors.
+final class LayerDump: @unchecked Sendable {
+    let observe: (LayerID, Tensor) -> Void
+    private var buffers: [LayerID: UnsafeMutablePointer<Float>] = [:]
+    private var shapes: [LayerID: (c: Int, h: Int, w: Int)] = [:]
+    private var order: [LayerID] = []
+
+    init(observe: @escaping (LayerID, Tensor) -> Void) { self.observe = observe }
+
+    /// A zeroed NHWC buffer for `id` (`h*w` pixels of `c` channels), allocated before the parallel phase.
+    func buffer(_ id: LayerID, c: Int, h: Int, w: Int) -> UnsafeMutablePointer<Float> {
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: c * h * w)
+        p.initialize(repeating: 0, count: c * h * w)
+        buffers[id] = p
+        shapes[id] = (c, h, w)
+        order.append(id)
+        return p
+    }
+
+    /// Emits every buffer in allocation order (as NCHW) and frees them.
+    func flush() {
+        for id in order {
+            guard let p = buffers[id], let s = shapes[id] else { continue }
+            var data = [Float](repeating: 0, count: s.c * s.h * s.w)
+            let hw = s.h * s.w
+            for px in 0..<hw {
+                for ch in 0..<s.c { data[ch * hw + px] = p[px * s.c + ch] }
+            }
+            p.deallocate()
+            observe(id, Tensor(shape: id == .headFC ? [1, s.c] : [1, s.c, s.h, s.w], data: data))
+        }
+        buffers.removeAll()
+        shapes.removeAll()
+        order.removeAll()
+    }
+}
+
+/// A pool of scratch arenas; the lock guards only the free list.
+final class Int8ArenaPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: [Int8Arena] = []
+
+    func acquire(plan: Int8Plan, threads: Int) -> Int8Arena {
+        lock.lock()
+        if let i = free.firstIndex(where: { $0.threads >= threads }) {
+            let a = free.remove(at: i)
+            lock.unlock()
+            return a
+        }
+        lock.unlock()
+        return Int8Arena(plan: plan, threads: threads)
+    }
+
+    func release(_ arena: Int8Arena) {
+        lock.lock()
+        if free.count < 16 { free.append(arena) }
+        lock.unlock()
+    }
+}
+
+/// Scratch memory of one inference: two padded residual buffers and per-thread chunk buffers.
+final class Int8Arena: @unchecked Sendable {
+    let threads: Int
+    let residual: [UnsafeMutablePointer<Float>]
+    /// Per thread: float chunk (dwconv output, stem output), A (GEMM input), H (hidden), float GEMM scratch.
+    let chunkFloat: [UnsafeMutablePointer<Float>]
+    let chunkA: [UnsafeMutableRawPointer]
+    let chunkH: [UnsafeMutableRawPointer]
+    let gemmScratch: [UnsafeMutablePointer<Float>]
+    /// Next chunk of the running phase (threads take chunks atomically).
+    let chunkCounter: UnsafeMutablePointer<Int32>
+
+    init(plan: Int8Plan, threads: Int) {
+        self.threads = threads
+        chunkCounter = .allocate(capacity: 1)
+        chunkCounter.initialize(to: 0)
+        residual = (0..<2).map { _ in
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: plan.residualFloats)
+            p.initialize(repeating: 0, count: plan.residualFloats)
+            return p
+        }
+        func raw(_ bytes: Int) -> UnsafeMutableRawPointer {
+            let p = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
+            p.initializeMemory(as: UInt8.self, repeating: 0, count: max(bytes, 64))
+            return p
+        }
+        chunkFloat = (0..<threads).map { _ in raw(plan.chunkFloatCount * 4).assumingMemoryBound(to: Float.self) }
+        chunkA = (0..<threads).map { _ in raw(plan.chunkABytes) }
+        chunkH = (0..<threads).map { _ in raw(plan.chunkHBytes) }
+        gemmScratch = (0..<threads).map { _ in raw(plan.gemmScratchFloats * 4).assumingMemoryBound(to: Float.self) }
+    }
+
+    deinit {
+        residual.forEach { $0.deallocate() }
+        chunkFloat.forEach { $0.deallocate() }
+        chunkA.forEach { $0.deallocate() }
+        chunkH.forEach { $0.deallocate() }
+        gemmScratch.forEach { $0.deallocate() }
+        chunkCounter.deallocate()
+    }
+}
+
+/// Runs `body(thread)` on `threads` threads (the caller and pool workers) and waits for all.
+@inline(__always) func parallel(_ threads: Int, _ body: (Int) -> Void) {
+    Int8WorkerPool.shared.run(threads, body)
+}
