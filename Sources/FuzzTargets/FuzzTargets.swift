@@ -15,10 +15,10 @@ enum FuzzTarget: String, CaseIterable {
         case .onnx:
             _ = try? ONNXImporter.load(data: data, path: "fuzz.onnx")
         case .cnxk:
-            // The container reader, then the float model view the CLI builds from it.
-            if let deployable = try? DeployableModel.decode(data, path: "fuzz.cnxk") {
-                _ = try? deployable.floatModel(path: "fuzz.cnxk")
-            }
+            // As given (header and checksum checks), then with the recorded size and SHA-256 footer
+            // repaired so mutations reach the section, table and metadata parsers behind the checksum.
+            Self.runDeployable(data)
+            Self.runDeployable(Self.withRepairedChecksum(data))
         case .jpeg:
             _ = try? ImageDecoder.decode(data: data, path: "fuzz.jpg", applyExifOrientation: true)
         case .png:
@@ -33,6 +33,24 @@ enum FuzzTarget: String, CaseIterable {
         case .nv12:
             Self.runNV12(data)
         }
+    }
+
+    /// The container reader, then the float model view the CLI builds from it.
+    private static func runDeployable(_ data: Data) {
+        if let deployable = try? DeployableModel.decode(data, path: "fuzz.cnxk") {
+            _ = try? deployable.floatModel(path: "fuzz.cnxk")
+        }
+    }
+
+    /// `data` with the header's file size (bytes 16..<24) and the trailing SHA-256 made consistent.
+    private static func withRepairedChecksum(_ data: Data) -> Data {
+        var bytes = [UInt8](data)
+        guard bytes.count >= 128 else { return data }
+        var size = UInt64(bytes.count).littleEndian
+        withUnsafeBytes(of: &size) { for i in 0..<8 { bytes[16 + i] = $0[i] } }
+        let digest = bytes.withUnsafeBytes { SHA256Hasher.digest(UnsafeRawBufferPointer(rebasing: $0[0..<(bytes.count - 32)])) }
+        bytes.replaceSubrange((bytes.count - 32)..<bytes.count, with: digest)
+        return Data(bytes)
     }
 
     /// First two bytes pick a small size (so odd, zero and mismatched sizes all occur); the rest is the frame.

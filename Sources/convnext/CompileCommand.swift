@@ -44,10 +44,22 @@ struct CompileCommand: ParsableCommand {
             let overrides = CompileConfig.Overrides(model: model, workingDir: workingDir, calibrationType: calibrationType,
                                                     calDataDir: calDataDir, outputPrefix: outputPrefix)
             let parsed = try CompileConfig.load(path: config, overrides: overrides)
-            for warning in parsed.warnings { printToStandardError("warning: \(warning)") }
+            // Progress goes to stdout and warnings wait until the end, so a failed compile prints
+            // exactly one line (its error) on stderr.
+            let warnings = WarningCollector()
+            parsed.warnings.forEach { warnings.add("warning: \($0)") }
             // The quantizer: replace with the int8 quantizer's ModelQuantizing adapter.
             let quantizer: ModelQuantizing = UnavailableQuantizer()
-            let result = try CompilePipeline.run(config: parsed, quantizer: quantizer, log: { printToStandardError($0) })
+            let result: CompileResult
+            do {
+                result = try CompilePipeline.run(config: parsed, quantizer: quantizer, log: { line in
+                    if line.hasPrefix("warning: ") { warnings.add(line) } else { print(line) }
+                })
+            } catch {
+                warnings.lines.forEach { print($0) }
+                throw error
+            }
+            warnings.lines.forEach { printToStandardError($0) }
             print(result.reportText, terminator: "")
             print("wrote \(result.modelPath)")
             print("wrote \(result.reportTextPath)")
@@ -55,6 +67,16 @@ struct CompileCommand: ParsableCommand {
             if let dir = result.layerDumpDirectory { print("wrote layer outputs to \(dir)") }
         }
     }
+}
+
+/// Warnings gathered during a compile (the pipeline logs from worker threads).
+final class WarningCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+
+    func add(_ line: String) { lock.lock(); stored.append(line); lock.unlock() }
+
+    var lines: [String] { lock.lock(); defer { lock.unlock() }; return stored }
 }
 
 /// One line on stderr.
