@@ -212,7 +212,7 @@ final class HostileInputTests: XCTestCase {
     func testOddSizedAndShortNV12Frames() throws {
         let frame = try input("frame.nv12", Data(count: 64 * 64 * 3 / 2))
         for size in ["63x64", "64x63", "0x0", "64", "axb", "-64x64", "64x64x2", "99999999x2"] {
-            try expectCleanFailure(["classify", Self.tinyModel, frame, "--nv12", size], "--nv12 \(size)")
+            try expectCleanFailure(["classify", Self.tinyModel, frame, "--nv12=\(size)"], "--nv12 \(size)")
         }
         let short = try input("short.nv12", Data(count: 64 * 64))
         try expectCleanFailure(["classify", Self.tinyModel, short, "--nv12", "64x64"], "short frame")
