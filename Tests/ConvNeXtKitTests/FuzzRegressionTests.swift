@@ -1,4 +1,4 @@
-import ConvNeXtKit
+@testable import ConvNeXtKit
 import Foundation
 import XCTest
 
@@ -30,5 +30,30 @@ final class FuzzRegressionTests: XCTestCase {
                 XCTAssertFalse(error.description.contains("\n"), "\(url.lastPathComponent): message is not one line", file: file, line: line)
             }
         }
+    }
+
+    // MARK: - yaml (CompileConfig.parse)
+
+    /// Deeply nested YAML overflowed the stack in the YAML composer (found by libFuzzer: ~1,800 `{`).
+    func testDeeplyNestedYAMLIsRefusedBeforeComposing() throws {
+        try replay("yaml", expectAtLeast: 6, path: "fuzz.yaml") { data in
+            _ = try CompileConfig.parse(yaml: String(decoding: data, as: UTF8.self), path: "fuzz.yaml")
+        }
+        // The refusal names the depth (not a later, unrelated error).
+        XCTAssertThrowsError(try CompileConfig.parse(yaml: String(repeating: "[", count: 100_000), path: "deep.yaml")) { error in
+            XCTAssertTrue("\(error)".contains("nesting deeper than"), "\(error)")
+        }
+    }
+
+    /// The depth bound leaves real configs alone: moderate nesting, brackets in quotes and comments.
+    func testModerateNestingStillParses() throws {
+        let nested = "model_parameters: {onnx_model: m.onnx, node_info: {\"a\": {ON: BPU}}}\n"
+            + "# " + String(repeating: "{", count: 500) + "\n"
+            + "input_parameters: {input_name: '" + String(repeating: "[", count: 500) + "'}\n"
+        XCTAssertNil(CompileConfig.nestingLimitExceeded(nested, limit: CompileConfig.maxNestingDepth))
+        XCTAssertNil(CompileConfig.nestingLimitExceeded(String(repeating: "[", count: 150), limit: CompileConfig.maxNestingDepth))
+        XCTAssertEqual(CompileConfig.nestingLimitExceeded("a: 1\r\nb: 2\r\n" + String(repeating: "[", count: 300), limit: 200), 3)
+        let zoo = try String(contentsOf: Self.root.deletingLastPathComponent().appendingPathComponent("configs/convnext_atto_zoo.yaml"), encoding: .utf8)
+        XCTAssertNoThrow(try CompileConfig.parse(yaml: zoo, path: "zoo.yaml"))
     }
 }
