@@ -76,7 +76,8 @@ struct ClassifyCommand: ParsableCommand {
             var labelNote: String?
             if let set = labelSet, set.count != classes {
                 let note = "the model has \(classes) classes but the labels have \(set.count) names: printing class indices"
-                FileHandle.standardError.write(Data("note: \(note)\n".utf8))
+                // On stdout (JSON carries it as labelsNote), so stderr holds only errors.
+                if !json { print("note: \(note)") }
                 labelNote = note
                 labelSet = nil
             }

@@ -53,16 +53,30 @@ struct CompileCommand: ParsableCommand {
             let overrides = CompileConfig.Overrides(model: model, workingDir: workingDir, calibrationType: calibrationType,
                                                     calDataDir: calDataDir, outputPrefix: outputPrefix)
             let parsed = try CompileConfig.load(path: config, overrides: overrides)
-            for warning in parsed.warnings { printToStandardError("warning: \(warning)") }
+            // On a terminal, progress is live on stderr. Otherwise progress and warnings wait until
+            // the end (stderr on success, stdout on failure), so a failed compile prints exactly one
+            // line, its error, on stderr.
+            let live = isatty(STDERR_FILENO) != 0
+            let warnings = WarningCollector()
+            parsed.warnings.forEach { warnings.add("warning: \($0)") }
             let quantizer: ModelQuantizing = Int8Quantizer()
-            let result = try CompilePipeline.run(config: parsed, quantizer: quantizer, imageOptions: { defaults in
-                var o = defaults
-                if let cropPct { o.cropPct = cropPct }
-                if let interpolation { o.interpolation = interpolation }
-                if let resizeMode { o.resizeMode = resizeMode }
-                try o.validate(source: "compile flags")
-                return o
-            }, log: { printToStandardError($0) })
+            let result: CompileResult
+            do {
+                result = try CompilePipeline.run(config: parsed, quantizer: quantizer, imageOptions: { defaults in
+                    var o = defaults
+                    if let cropPct { o.cropPct = cropPct }
+                    if let interpolation { o.interpolation = interpolation }
+                    if let resizeMode { o.resizeMode = resizeMode }
+                    try o.validate(source: "compile flags")
+                    return o
+                }, log: { line in
+                    if live && !line.hasPrefix("warning: ") { printToStandardError(line) } else { warnings.add(line) }
+                })
+            } catch {
+                warnings.lines.forEach { print($0) }
+                throw error
+            }
+            warnings.lines.forEach { printToStandardError($0) }
             print(result.reportText, terminator: "")
             print("wrote \(result.modelPath)")
             print("wrote \(result.reportTextPath)")
@@ -70,6 +84,16 @@ struct CompileCommand: ParsableCommand {
             if let dir = result.layerDumpDirectory { print("wrote layer outputs to \(dir)") }
         }
     }
+}
+
+/// Warnings gathered during a compile (the pipeline logs from worker threads).
+final class WarningCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+
+    func add(_ line: String) { lock.lock(); stored.append(line); lock.unlock() }
+
+    var lines: [String] { lock.lock(); defer { lock.unlock() }; return stored }
 }
 
 /// One line on stderr.

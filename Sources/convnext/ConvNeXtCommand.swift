@@ -25,12 +25,41 @@ struct ConvNeXtCommand: ParsableCommand {
     )
 }
 
-/// Runs a command body, turning library errors into one line on stderr and exit code 1.
+/// Runs a command body, turning any error into one line on stderr and exit code 1.
+///
+/// Library errors print their own message; anything else (Foundation, decoding errors) prints its
+/// description. Argument-parser outcomes (exit codes, validation and clean exits) pass through unchanged.
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as ConvNeXtError {
-        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        printErrorLine(error.description)
+        throw ExitCode(1)
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch let error as CleanExit {
+        throw error
+    } catch {
+        printErrorLine(oneLineDescription(of: error))
         throw ExitCode(1)
     }
+}
+
+/// Writes `message` to stderr as a single line prefixed with `error: `.
+func printErrorLine(_ message: String) {
+    var line = message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        .filter { !$0.isEmpty }.joined(separator: " ")
+    if line.isEmpty { line = "failed" }
+    FileHandle.standardError.write(Data("error: \(line)\n".utf8))
+}
+
+/// A readable description of a non-library error (Foundation errors carry theirs in `localizedDescription`).
+func oneLineDescription(of error: Error) -> String {
+    let nsError = error as NSError
+    if nsError.domain == NSCocoaErrorDomain || nsError.domain == NSPOSIXErrorDomain {
+        return nsError.localizedDescription
+    }
+    return String(describing: error)
 }

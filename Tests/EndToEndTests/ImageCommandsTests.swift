@@ -112,8 +112,10 @@ final class ImageCommandsTests: XCTestCase {
     func testClassifyPrintsTopKWithTimesAndSaysWhenLabelsDoNotFit() throws {
         let r = try run(["classify", Self.tinyModel, Self.fixture("images/chelsea.jpg"), Self.fixture("images/chelsea.png"), "--top", "3"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("10 classes") && r.stderr.contains("1000"), r.stderr)
-        let lines = r.stdout.split(separator: "\n").map(String.init)
+        // The note goes to stdout: stderr is kept for errors (one line per failure).
+        XCTAssertTrue(r.stdout.hasPrefix("note: ") && r.stdout.contains("10 classes") && r.stdout.contains("1000"), r.stdout)
+        XCTAssertEqual(r.stderr, "")
+        let lines = r.stdout.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("note: ") }
         XCTAssertEqual(lines.filter { $0.contains("class ") }.count, 6, r.stdout)
         XCTAssertEqual(lines.filter { $0.contains("pre-process") && $0.contains("inference") && $0.contains("post-process") }.count, 2)
         // Highest first.
