@@ -48,7 +48,7 @@ enum FuzzTarget: String, CaseIterable {
         guard bytes.count >= 128 else { return data }
         var size = UInt64(bytes.count).littleEndian
         withUnsafeBytes(of: &size) { for i in 0..<8 { bytes[16 + i] = $0[i] } }
-        let digest = bytes.withUnsafeBytes { SHA256Hasher.digest(UnsafeRawBufferPointer(rebasing: $0[0..<(bytes.count - 32)])) }
+        let digest = bytes.withUnsafeBytes { SHA256.digest(UnsafeRawBufferPointer(rebasing: $0[0..<(bytes.count - 32)])) }
         bytes.replaceSubrange((bytes.count - 32)..<bytes.count, with: digest)
         return Data(bytes)
     }
