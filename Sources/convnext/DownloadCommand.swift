@@ -80,6 +80,6 @@ struct DownloadCommand: ParsableCommand {
         let mb = String(format: "%.1f MB", Double(r.bytes) / 1e6)
         let pinned = r.entry.sources[r.source]?.sha256.map { " matches \($0)" } ?? ""
         return "\(r.entry.id): downloaded from \(r.source) (\(mb), sha256 \(r.sha256.prefix(16))…\(pinned), "
-            + "\(ZooCommand.grouped(r.parameterCount)) parameters): \(r.path)"
+            + "\(ModelReport.grouped(r.parameterCount)) parameters): \(r.path)"
     }
 }

@@ -73,17 +73,7 @@ struct EvalCommand: ParsableCommand {
             for m in opened { try ClassifyCommand.checkInput(m.config, size: options.size, path: m.path) }
             let classes = first.config.numClasses
 
-            var samples: [EvalSample]
-            if let valList {
-                samples = try EvalDataset.readList(valList, root: data, numClasses: classes)
-            } else {
-                let set = try labels.map { try LabelSet.read(path: $0) } ?? (classes == LabelSet.imagenet1k.count ? LabelSet.imagenet1k : nil)
-                let resolver = ClassNameResolver(numClasses: classes, ids: set?.ids ?? [], names: set?.names ?? [])
-                samples = try EvalDataset.scanFolders(data, classes: resolver)
-            }
-            if let limit, limit < samples.count {
-                samples = (0..<limit).map { samples[$0 * samples.count / limit] }
-            }
+            let samples = try evalSamples(data: data, valList: valList, labels: labels, numClasses: classes, limit: limit)
 
             // Decode and resize once; each model gets its own input path (NV12-compiled models see NV12).
             let paths = opened.map { $0.nv12Input }
@@ -131,6 +121,22 @@ struct EvalCommand: ParsableCommand {
         let data = (try? JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
+}
+
+/// The labelled images of `data` (class folders, or `valList` lines), at most `limit`, spread evenly.
+func evalSamples(data: String, valList: String?, labels: String?, numClasses: Int, limit: Int?) throws -> [EvalSample] {
+    var samples: [EvalSample]
+    if let valList {
+        samples = try EvalDataset.readList(valList, root: data, numClasses: numClasses)
+    } else {
+        let set = try labels.map { try LabelSet.read(path: $0) } ?? (numClasses == LabelSet.imagenet1k.count ? LabelSet.imagenet1k : nil)
+        let resolver = ClassNameResolver(numClasses: numClasses, ids: set?.ids ?? [], names: set?.names ?? [])
+        samples = try EvalDataset.scanFolders(data, classes: resolver)
+    }
+    if let limit, limit < samples.count {
+        samples = (0..<limit).map { samples[$0 * samples.count / limit] }
+    }
+    return samples
 }
 
 /// Decodes and resizes `path` once, then builds each model's input: RGB normalisation, or the

@@ -80,14 +80,7 @@ struct TableCommand: ParsableCommand {
     private func measure(_ m: OpenedModel) throws -> (top1: Double, latency: Double, fps: Double) {
         let options = try preprocess.options(defaults: m.preprocessDefaults)
         try ClassifyCommand.checkInput(m.config, size: options.size, path: m.path)
-        var samples: [EvalSample]
-        if let valList {
-            samples = try EvalDataset.readList(valList, root: data, numClasses: m.config.numClasses)
-        } else {
-            let set = try labels.map { try LabelSet.read(path: $0) } ?? (m.config.numClasses == LabelSet.imagenet1k.count ? LabelSet.imagenet1k : nil)
-            samples = try EvalDataset.scanFolders(data, classes: ClassNameResolver(numClasses: m.config.numClasses, ids: set?.ids ?? [], names: set?.names ?? []))
-        }
-        if let limit, limit < samples.count { samples = (0..<limit).map { samples[$0 * samples.count / limit] } }
+        let samples = try evalSamples(data: data, valList: valList, labels: labels, numClasses: m.config.numClasses, limit: limit)
         printToStandardError("measuring \(m.path): accuracy on \(samples.count) images, latency, throughput")
         let nv12 = m.nv12Input
         let result = Evaluator(engines: [m.engine], modelNames: [m.path], workers: workers) { path in

@@ -54,7 +54,7 @@ struct ZooCommand: ParsableCommand {
         for row in rows {
             let e = row.entry
             let name = e.id + (e.isDefault ? " (default)" : "")
-            let params = e.parameterCount.map(grouped) ?? "?"
+            let params = e.parameterCount.map(ModelReport.grouped) ?? "?"
             let sources = e.sourceNames.enumerated().map { i, s in i == 0 ? "\(s)*" : s }.joined(separator: ", ")
             let b = row.board, o = e.ours
             lines.append("| \(name) | \(params) | \(e.inputSize) | \(e.preprocessing.cropPct) | \(sources) | \(row.downloaded == nil ? "no" : "yes") "
@@ -104,16 +104,5 @@ struct ZooCommand: ParsableCommand {
         let file = File(cache: cache.directory.path,
                         models: rows.map { Row(entry: $0.entry, board: $0.board, downloaded: $0.downloaded) })
         return String(decoding: try encoder.encode(file), as: UTF8.self)
-    }
-
-    /// 3695520 -> "3,695,520".
-    static func grouped(_ n: Int) -> String {
-        let digits = String(n.magnitude)
-        var out = ""
-        for (i, ch) in digits.enumerated() {
-            if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
-            out.append(ch)
-        }
-        return n < 0 ? "-" + out : out
     }
 }

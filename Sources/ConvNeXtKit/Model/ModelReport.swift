@@ -56,7 +56,7 @@ public struct ModelReport: Sendable, Codable {
     }
 
     /// 3695520 -> "3,695,520".
-    static func grouped(_ n: Int) -> String {
+    public static func grouped(_ n: Int) -> String {
         let digits = String(n.magnitude)
         var out = ""
         for (i, ch) in digits.enumerated() {
