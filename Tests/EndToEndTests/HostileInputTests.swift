@@ -278,9 +278,12 @@ final class HostileInputTests: XCTestCase {
         try FileManager.default.removeItem(at: cal.appendingPathComponent("1.f32"))
         _ = try input("cal/2.f32", try fixtureData("images/decode/rgb444.jpg"))
         try expectCleanFailure(["compile", try config(goodConfig())], "image in a float32 calibration folder")
-        // A good config still fails here (no int8 quantizer in this build) and must write nothing either.
+        // A right-sized calibration tensor holding NaN fails late (after the model loaded) and writes nothing.
         try FileManager.default.removeItem(at: cal.appendingPathComponent("2.f32"))
-        try expectCleanFailure(["compile", try config(goodConfig())], "good config, no quantizer")
+        var nan = Data(count: 3 * 64 * 64 * 4)
+        nan.withUnsafeMutableBytes { $0.storeBytes(of: Float.nan.bitPattern.littleEndian, toByteOffset: 400, as: UInt32.self) }
+        _ = try input("cal/3.f32", nan)
+        try expectCleanFailure(["compile", try config(goodConfig())], "NaN in a calibration tensor")
     }
 
     // MARK: - Helpers
