@@ -7,13 +7,13 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
     public let config: ConvNeXtConfig
     public var name: String { "fast-f32" }
     let plan: FastPlan
-    private let arenas: ArenaPool
+    private let arenas: ScratchPool<InferenceArena>
 
     /// Prepacks `model`; throws `ConvNeXtError.unsupportedModel` for shapes it cannot run.
     public init(model: ConvNeXtModel) throws {
         plan = try FastPlan(model: model)
         config = model.config
-        arenas = ArenaPool(plan: plan)
+        arenas = ScratchPool(threadsOf: { $0.threads }) { [plan] threads in InferenceArena(plan: plan, threads: threads) }
     }
 
     /// Most threads one inference may use.

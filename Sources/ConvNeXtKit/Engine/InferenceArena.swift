@@ -77,29 +77,3 @@ final class InferenceArena: @unchecked Sendable {
         if let team { team.run() } else { plan.forward(part: 0, arena: self) }
     }
 }
-
-/// Arenas not in use, so concurrent inferences never share one and steady state allocates nothing.
-final class ArenaPool: @unchecked Sendable {
-    private let lock = NSLock()
-    private var free: [InferenceArena] = []
-    private let plan: FastPlan
-
-    init(plan: FastPlan) { self.plan = plan }
-
-    func take(threads: Int) -> InferenceArena {
-        lock.lock()
-        if let i = free.lastIndex(where: { $0.threads == threads }) {
-            let arena = free.remove(at: i)
-            lock.unlock()
-            return arena
-        }
-        lock.unlock()
-        return InferenceArena(plan: plan, threads: threads)
-    }
-
-    func give(_ arena: InferenceArena) {
-        lock.lock()
-        free.append(arena)
-        lock.unlock()
-    }
-}

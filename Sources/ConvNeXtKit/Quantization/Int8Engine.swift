@@ -10,7 +10,7 @@ import Foundation
 public struct Int8Engine: InferenceEngine {
     public let model: QuantizedModel
     let plan: Int8Plan
-    let pool: Int8ArenaPool
+    let pool: ScratchPool<Int8Arena>
 
     public var config: ConvNeXtConfig { model.config }
     public var name: String { "int8" }
@@ -20,15 +20,15 @@ public struct Int8Engine: InferenceEngine {
     public init(model: QuantizedModel, kernels: Int8KernelChoice = .automatic) throws {
         self.model = model
         plan = try Int8Plan(model: model, kernels: kernels)
-        pool = Int8ArenaPool()
+        pool = ScratchPool(threadsOf: { $0.threads }) { [plan] threads in Int8Arena(plan: plan, threads: threads) }
     }
 
     public func infer(_ input: UnsafeBufferPointer<Float>, logits: UnsafeMutableBufferPointer<Float>, threads: Int) {
         guard input.count >= config.inputCount, logits.count >= config.numClasses, let inp = input.baseAddress,
               let out = logits.baseAddress else { return }
         let t = max(1, min(threads, 64))
-        let arena = pool.acquire(plan: plan, threads: t)
-        defer { pool.release(arena) }
+        let arena = pool.take(threads: t)
+        defer { pool.give(arena) }
         plan.execute(input: inp, logits: out, arena: arena, threads: t, dump: nil)
     }
 
@@ -41,8 +41,8 @@ public struct Int8Engine: InferenceEngine {
         var logits = [Float](repeating: 0, count: config.numClasses)
         guard input.count == config.inputCount else { return Tensor(shape: [1, config.numClasses], data: logits) }
         let t = max(1, min(threads, 64))
-        let arena = pool.acquire(plan: plan, threads: t)
-        defer { pool.release(arena) }
+        let arena = pool.take(threads: t)
+        defer { pool.give(arena) }
         let dump = observe.map { LayerDump(observe: $0) }
         input.data.withUnsafeBufferPointer { inp in
             logits.withUnsafeMutableBufferPointer { out in
@@ -87,29 +87,6 @@ final class LayerDump: @unchecked Sendable {
         buffers.removeAll()
         shapes.removeAll()
         order.removeAll()
-    }
-}
-
-/// A pool of scratch arenas; the lock guards only the free list.
-final class Int8ArenaPool: @unchecked Sendable {
-    private let lock = NSLock()
-    private var free: [Int8Arena] = []
-
-    func acquire(plan: Int8Plan, threads: Int) -> Int8Arena {
-        lock.lock()
-        if let i = free.firstIndex(where: { $0.threads >= threads }) {
-            let a = free.remove(at: i)
-            lock.unlock()
-            return a
-        }
-        lock.unlock()
-        return Int8Arena(plan: plan, threads: threads)
-    }
-
-    func release(_ arena: Int8Arena) {
-        lock.lock()
-        if free.count < 16 { free.append(arena) }
-        lock.unlock()
     }
 }
 
