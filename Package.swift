@@ -1,9 +1,6 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-/// Numeric code is only fast with AVX-512 code generation and real FMAs (see docs/benchmarks.md).
-let nativeCPU: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "cascadelake"])]
-
 let package = Package(
     name: "ConvNeXtKit",
     platforms: [.macOS(.v13)],
@@ -17,21 +14,18 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
-        /// Int8 micro-kernels (AVX-512 VNNI with a portable fallback, chosen at run time).
-        .target(
-            name: "CConvNeXtInt8",
-            cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off", "-fno-math-errno"])]
-        ),
+        /// Every hot loop: float and int8 micro-kernels, one variant per ISA behind a portable one,
+        /// chosen at run time from the CPU's features (per-function target attributes, no global flags).
+        .target(name: "CConvNeXtKernels"),
         .target(
             name: "ConvNeXtKit",
             dependencies: [
-                "CConvNeXtInt8",
+                "CConvNeXtKernels",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 "CTurboJPEG",
                 "CSPNG",
                 .product(name: "Yams", package: "Yams"),
-            ],
-            swiftSettings: nativeCPU
+            ]
         ),
         .systemLibrary(
             name: "CTurboJPEG",
@@ -55,16 +49,9 @@ let package = Package(
             name: "FuzzTargets",
             dependencies: ["ConvNeXtKit"]
         ),
-        /// Int8 engine latency benchmark (release builds only).
-        .executableTarget(
-            name: "int8-bench",
-            dependencies: ["ConvNeXtKit"],
-            swiftSettings: nativeCPU
-        ),
         .testTarget(
             name: "ConvNeXtKitTests",
-            dependencies: ["ConvNeXtKit", "CConvNeXtInt8"],
-            swiftSettings: nativeCPU
+            dependencies: ["ConvNeXtKit", "CConvNeXtKernels"]
         ),
         .testTarget(
             name: "EndToEndTests",

@@ -57,8 +57,11 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("quant-top1"), help: "Quantized top-1 accuracy (%) for the --markdown table.")
     var quantTop1: Double?
 
+    @OptionGroup var isaOptions: ISAOptions
+
     func run() throws {
         try reportingErrors {
+            try isaOptions.apply()
             let threadCounts = try Self.counts(threads, option: "--threads")
             let workerCounts = try Self.counts(concurrency, option: "--concurrency")
             guard runs >= 1, warmup >= 0 else { throw ConvNeXtError.usage("--runs must be >= 1 and --warmup >= 0") }

@@ -61,9 +61,12 @@ struct ClassifyCommand: ParsableCommand {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     }
 
+    @OptionGroup var isaOptions: ISAOptions
+
     func run() throws {
         var failed = 0
         try reportingErrors {
+            try isaOptions.apply()
             // --size also sets the model's input resolution (ConvNeXt runs at any multiple of 32).
             let loaded = try openModel(model, lookup: lookup, inputSize: preprocess.size, kind: self.engine)
             let options = try preprocess.options(defaults: loaded.preprocessDefaults)

@@ -48,8 +48,11 @@ struct CompileCommand: ParsableCommand {
     @Option(name: .customLong("resize-mode"), help: "For calibration images: crop | letterbox (default crop).")
     var resizeMode: ResizeMode?
 
+    @OptionGroup var isaOptions: ISAOptions
+
     func run() throws {
         try reportingErrors {
+            try isaOptions.apply()
             let overrides = CompileConfig.Overrides(model: model, workingDir: workingDir, calibrationType: calibrationType,
                                                     calDataDir: calDataDir, outputPrefix: outputPrefix)
             let parsed = try CompileConfig.load(path: config, overrides: overrides)

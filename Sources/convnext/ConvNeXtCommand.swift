@@ -18,10 +18,11 @@ struct ConvNeXtCommand: ParsableCommand {
               convnext pack convnext_atto.onnx --output convnext_atto.cnxk
               convnext compile convnext_atto.yaml
               convnext bench convnext_atto.onnx --threads 1,2 --concurrency 1,2
+              convnext cpu
             """,
         subcommands: [InfoCommand.self, InferCommand.self, ZooCommand.self, DownloadCommand.self,
                       PreprocessCommand.self, ClassifyCommand.self, EvalCommand.self, TableCommand.self,
-                      PackCommand.self, CompileCommand.self, BenchCommand.self, DemoCommand.self]
+                      PackCommand.self, CompileCommand.self, BenchCommand.self, DemoCommand.self, CPUCommand.self]
     )
 }
 

@@ -24,8 +24,11 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .customLong("output-dir"), help: "Keep the outputs (YAML, int8 model, report) in this folder (created if missing).")
     var outputDir: String?
 
+    @OptionGroup var isaOptions: ISAOptions
+
     func run() throws {
         try reportingErrors {
+            try isaOptions.apply()
             guard let resources = Bundle.module.resourceURL?.appendingPathComponent("demo"),
                   FileManager.default.fileExists(atPath: resources.appendingPathComponent("convnext_digits.onnx").path) else {
                 throw ConvNeXtError.usage("the demo files are missing from this build (Resources/demo); rebuild with `swift build -c release`")

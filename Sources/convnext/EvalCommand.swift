@@ -58,8 +58,11 @@ struct EvalCommand: ParsableCommand {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
+    @OptionGroup var isaOptions: ISAOptions
+
     func run() throws {
         try reportingErrors {
+            try isaOptions.apply()
             let first = try openModel(model, lookup: lookup, inputSize: preprocess.size)
             var opened = [first]
             if let compare {

@@ -39,8 +39,11 @@ struct InferCommand: ParsableCommand {
     @Option(help: "Threads per inference (fast engine).")
     var threads: Int = 1
 
+    @OptionGroup var isaOptions: ISAOptions
+
     func run() throws {
         try reportingErrors {
+            try isaOptions.apply()
             guard (1...FastEngine.maxThreads).contains(threads) else {
                 throw ConvNeXtError.usage("--threads must be between 1 and \(FastEngine.maxThreads), got \(threads)")
             }

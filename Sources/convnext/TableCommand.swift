@@ -52,8 +52,11 @@ struct TableCommand: ParsableCommand {
         guard runs >= 1, workers >= 1 else { throw ValidationError("--runs and --workers must be at least 1") }
     }
 
+    @OptionGroup var isaOptions: ISAOptions
+
     func run() throws {
         try reportingErrors {
+            try isaOptions.apply()
             var rows: [String] = [
                 "| Model | Size | Classes | Params (M) | Float top-1 | Quant top-1 | Latency 1 thread (ms) | Quant latency 1 thread (ms) | FPS (\(workers) workers) | Quant FPS |",
                 "|---|---|---|---|---|---|---|---|---|---|",

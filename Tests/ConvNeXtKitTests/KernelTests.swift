@@ -1,7 +1,10 @@
+import CConvNeXtKernels
 import ConvNeXtKit
+import Foundation
 import XCTest
 
-/// Every kernel in `KernelTable` against its plain reference.
+/// Every f32 kernel of `KernelTable` that this CPU can run, against a plain Double reference, for
+/// the shape classes the models use. Entries the CPU cannot run are named in the output.
 final class KernelTests: XCTestCase {
     private var rng = SeededGenerator(seed: 42)
 
@@ -9,161 +12,218 @@ final class KernelTests: XCTestCase {
         (0..<n).map { _ in scale * rng.normal() }
     }
 
-    private func assertClose(_ got: [Float], _ want: [Float], relative: Float, _ label: String,
-                             file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(got.count, want.count, label, file: file, line: line)
-        let scale = max(want.map { abs($0) }.max() ?? 1, 1)
-        var worst: Float = 0
-        for i in 0..<min(got.count, want.count) { worst = max(worst, abs(got[i] - want[i])) }
-        XCTAssertLessThanOrEqual(worst / scale, relative, "\(label): max error \(worst)", file: file, line: line)
+    /// The runnable entries of `op`; prints the ones skipped because the CPU lacks their ISA.
+    private func runnable(_ op: KernelOp) -> [Kernel] {
+        let entries = KernelTable.entries(op)
+        for kernel in entries where !kernel.runnable {
+            print("SKIP \(kernel.name): this CPU (\(CPUFeatures.brand)) lacks \(kernel.isa.rawValue)")
+        }
+        return entries.filter(\.runnable)
     }
 
-    func testTableNamesAreUniqueAndPanelWidthsHaveKernels() {
-        let names = KernelTable.gemm.map(\.name) + KernelTable.depthwise.map(\.name)
-            + KernelTable.elementwise.map(\.name) + KernelTable.rowNorm.map(\.name)
+    func testTableNamesAreUniqueAndEveryOpHasAPortableEntry() {
+        let names = KernelTable.all.map(\.name)
         XCTAssertEqual(Set(names).count, names.count)
-        for n in stride(from: 16, through: 2048, by: 16) {
-            let widths = KernelTable.panelWidths(paddedColumns: n)
-            XCTAssertEqual(widths.reduce(0, +), n, "panels for \(n)")
-            for w in widths {
-                XCTAssertNotNil(KernelTable.gemmKernel(mr: 8, nr: w), "8x\(w)")
-                XCTAssertNotNil(KernelTable.gemmKernel(mr: 1, nr: w), "1x\(w)")
+        for op in KernelOp.allCases {
+            XCTAssertTrue(KernelTable.entries(op).contains { $0.isa == .portable }, "\(op) has a portable entry")
+            XCTAssertTrue(KernelTable.best(op).enabled)
+        }
+        for kernel in KernelTable.all {
+            XCTAssertTrue(kernel.name.hasSuffix("__\(kernel.isa.rawValue)"), "\(kernel.name) is named by its ISA")
+        }
+    }
+
+    /// Double reference of one tile: bias + A B, GELU (erf), + residual.
+    private func referenceTile(k: Int, rows: Int, nr: Int, a: [Float], lda: Int, b: [Float], bias: [Float],
+                               offsets: [Int], residual: [Float]?, gelu: Bool, into c: inout [Float]) {
+        for r in 0..<rows {
+            for j in 0..<nr {
+                var acc = Double(bias[j])
+                for kk in 0..<k { acc += Double(a[r * lda + kk]) * Double(b[kk * nr + j]) }
+                if gelu { acc = 0.5 * acc * (1 + erf(acc / 2.0.squareRoot())) }
+                if let residual { acc += Double(residual[offsets[r] + j]) }
+                c[offsets[r] + j] = Float(acc)
             }
         }
-        XCTAssertEqual(KernelTable.panelWidths(paddedColumns: 160), [48, 48, 32, 32])
     }
 
-    func testGEMMKernelsMatchReference() {
-        for kernel in KernelTable.gemm {
-            for k in [1, 7, 40, 161] {
-                for rows in Set([1, kernel.mr / 2 + 1, kernel.mr]) where rows <= kernel.mr {
-                    for mapped in [false, true] {
-                        checkGEMM(kernel, k: k, rows: rows, mapped: mapped)
+    func testF32GEMMKernelsMatchReference() {
+        for kernel in runnable(.f32GEMM) {
+            var cases = 0
+            for k in [1, 3, 16, 40, 80, 161, 320, 1280] {
+                for rows in 1...kernel.mr {
+                    for (mapped, gelu) in [(false, false), (true, false), (false, true)] {
+                        checkGEMM(kernel, k: k, rows: rows, mapped: mapped, gelu: gelu)
+                        cases += 1
                     }
                 }
             }
+            print("PASS \(kernel.name) (\(cases) cases)")
         }
     }
 
-    private func checkGEMM(_ kernel: KernelTable.GEMM, k: Int, rows: Int, mapped: Bool) {
+    private func checkGEMM(_ kernel: Kernel, k: Int, rows: Int, mapped: Bool, gelu: Bool) {
         let mr = kernel.mr, nr = kernel.nr
         let lda = k + 3, ldc = nr + 5
-        let a = randomFloats(mr * lda), b = randomFloats(k * nr), bias = randomFloats(nr)
-        let residual = randomFloats(mr * ldc * 2)
+        // Rows beyond `rows` are NaN: a kernel that reads them poisons its output.
+        var a = randomFloats(mr * lda, scale: 0.5)
+        for i in (rows * lda)..<(mr * lda) { a[i] = .nan }
+        let b = randomFloats(k * nr, scale: 1 / Float(k).squareRoot()), bias = randomFloats(nr)
+        let size = mr * (ldc + 7) + nr
+        let residual = randomFloats(size)
         // Mapped rows go to scattered offsets (like a padded NHWC map), in reverse order.
-        let offsets = (0..<mr).map { (mr - 1 - $0) * (ldc + 7) }
-        var got = [Float](repeating: .nan, count: mr * ldc * 2)
+        let offsets = mapped ? (0..<mr).map { (mr - 1 - $0) * (ldc + 7) } : (0..<mr).map { $0 * ldc }
+        var got = [Float](repeating: .nan, count: size)
         var want = got
+        referenceTile(k: k, rows: rows, nr: nr, a: a, lda: lda, b: b, bias: bias, offsets: offsets,
+                      residual: mapped ? residual : nil, gelu: gelu, into: &want)
         a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in
                 bias.withUnsafeBufferPointer { biasp in
                     residual.withUnsafeBufferPointer { rp in
                         offsets.withUnsafeBufferPointer { op in
-                            for pass in 0..<2 {
-                                var out = pass == 0 ? got : want
-                                out.withUnsafeMutableBufferPointer { cp in
-                                    let tile = GEMMTile(k: k, a: ap.baseAddress!, lda: lda, rows: rows, b: bp.baseAddress!,
-                                                        bias: biasp.baseAddress!, c: cp.baseAddress!, ldc: ldc,
-                                                        cRowOffsets: mapped ? op.baseAddress! : nil,
-                                                        residual: mapped ? rp.baseAddress! : nil)
-                                    if pass == 0 { kernel.run(tile) } else { kernel.reference(tile) }
-                                }
-                                if pass == 0 { got = out } else { want = out }
+                            got.withUnsafeMutableBufferPointer { cp in
+                                var tile = cnxk_f32_gemm_tile()
+                                tile.k = k
+                                tile.a = ap.baseAddress
+                                tile.lda = lda
+                                tile.rows = rows
+                                tile.b = bp.baseAddress
+                                tile.bias = biasp.baseAddress
+                                tile.c = cp.baseAddress
+                                tile.ldc = ldc
+                                tile.c_row_offsets = mapped ? op.baseAddress : nil
+                                tile.residual = mapped ? rp.baseAddress : nil
+                                tile.gelu = gelu ? 1 : 0
+                                kernel.entry.f32_gemm!(&tile)
                             }
                         }
                     }
                 }
             }
         }
-        // Untouched entries stay NaN in both (rows beyond `rows` must not be written).
-        let gotClean = got.map { $0.isNaN ? 0 : $0 }, wantClean = want.map { $0.isNaN ? 0 : $0 }
-        XCTAssertEqual(got.map(\.isNaN), want.map(\.isNaN), "\(kernel.name) k=\(k) rows=\(rows): written entries")
-        assertClose(gotClean, wantClean, relative: 2e-6 * Float(max(k, 1)).squareRoot(),
-                    "\(kernel.name) k=\(k) rows=\(rows) mapped=\(mapped)")
+        let label = "\(kernel.name) k=\(k) rows=\(rows) mapped=\(mapped) gelu=\(gelu)"
+        XCTAssertEqual(got.map(\.isNaN), want.map(\.isNaN), "\(label): written entries")
+        var worst: Float = 0
+        for i in got.indices where !want[i].isNaN { worst = max(worst, abs(got[i] - want[i])) }
+        // Float accumulation of k terms of size ~1/sqrt(k), plus the GELU approximation (~3e-7).
+        XCTAssertLessThanOrEqual(worst, 4e-6 * Float(k).squareRoot() + 1e-6, "\(label): max error \(worst)")
     }
 
-    func testDepthwiseKernelsMatchReference() {
-        for kernel in KernelTable.depthwise {
-            let cp = 48, pw = kernel.pixels + 6 + 2
-            // 8 rows: a short strip may read up to `kernel.pixels - 1` pixels past its window.
-            let input = randomFloats(8 * pw * cp), weights = randomFloats(49 * 16, scale: 0.2), bias = randomFloats(16)
-            for pixels in 1...kernel.pixels {
-                for channelBlock in 0..<3 {
-                    var got = [Float](repeating: .nan, count: kernel.pixels * cp), want = got
-                    input.withUnsafeBufferPointer { ip in
-                        weights.withUnsafeBufferPointer { wp in
-                            bias.withUnsafeBufferPointer { bp in
-                                for pass in 0..<2 {
-                                    var out = pass == 0 ? got : want
-                                    out.withUnsafeMutableBufferPointer { op in
-                                        let strip = DepthwiseStrip(
-                                            input: ip.baseAddress! + cp + channelBlock * 16, rowStride: pw * cp,
-                                            pixelStride: cp, weights: wp.baseAddress!, bias: bp.baseAddress!,
-                                            output: op.baseAddress! + channelBlock * 16, outputStride: cp, pixels: pixels)
-                                        if pass == 0 { kernel.run(strip) } else { kernel.reference(strip) }
-                                    }
-                                    if pass == 0 { got = out } else { want = out }
-                                }
-                            }
-                        }
+    func testF32DepthwiseKernelsMatchReference() {
+        for kernel in runnable(.f32Depthwise7x7) {
+            var cases = 0
+            for cp in [16, 48, 80, 160, 320] {
+                for pixels in Array(1...17) + [28, 56] {
+                    checkDepthwise(kernel, cp: cp, pixels: pixels)
+                    cases += 1
+                }
+            }
+            print("PASS \(kernel.name) (\(cases) cases)")
+        }
+    }
+
+    private func checkDepthwise(_ kernel: Kernel, cp: Int, pixels: Int) {
+        // Exactly the 7 input rows x (pixels + 6) columns the windows need, with NaN guards around:
+        // a kernel reading outside the windows poisons its output.
+        let pw = pixels + 6, guardFloats = 64
+        var input = [Float](repeating: .nan, count: 7 * pw * cp + 2 * guardFloats)
+        let body = randomFloats(7 * pw * cp)
+        for i in body.indices { input[guardFloats + i] = body[i] }
+        let weights = randomFloats(49 * cp, scale: 0.2), bias = randomFloats(cp)
+        var want = [Float](repeating: 0, count: pixels * cp)
+        for p in 0..<pixels {
+            for c in 0..<cp {
+                var acc = Double(bias[c])
+                for ky in 0..<7 {
+                    for kx in 0..<7 {
+                        acc += Double(body[ky * pw * cp + (p + kx) * cp + c]) * Double(weights[(ky * 7 + kx) * cp + c])
                     }
-                    XCTAssertEqual(got.map(\.isNaN), want.map(\.isNaN), "\(kernel.name) pixels=\(pixels): written entries")
-                    XCTAssertEqual(got.filter { !$0.isNaN }.count, pixels * 16)
-                    assertClose(got.map { $0.isNaN ? 0 : $0 }, want.map { $0.isNaN ? 0 : $0 }, relative: 1e-5,
-                                "\(kernel.name) pixels=\(pixels) block \(channelBlock)")
+                }
+                want[p * cp + c] = Float(acc)
+            }
+        }
+        var got = [Float](repeating: .nan, count: pixels * cp + guardFloats)
+        input.withUnsafeBufferPointer { ip in
+            weights.withUnsafeBufferPointer { wp in
+                bias.withUnsafeBufferPointer { bp in
+                    got.withUnsafeMutableBufferPointer { op in
+                        var args = cnxk_f32_dwconv_args()
+                        args.input = ip.baseAddress! + guardFloats
+                        args.input_row_stride = pw * cp
+                        args.input_pixel_stride = cp
+                        args.weights = wp.baseAddress
+                        args.weight_tap_stride = cp
+                        args.bias = bp.baseAddress
+                        args.output = op.baseAddress
+                        args.output_pixel_stride = cp
+                        args.pixels = pixels
+                        args.channels = cp
+                        kernel.entry.f32_dwconv!(&args)
+                    }
                 }
             }
         }
+        XCTAssertTrue(got[(pixels * cp)...].allSatisfy(\.isNaN), "\(kernel.name) writes past its output")
+        var worst: Float = 0
+        for i in want.indices { worst = max(worst, abs(got[i] - want[i])) }
+        XCTAssertLessThanOrEqual(worst, 2e-5, "\(kernel.name) C=\(cp) pixels=\(pixels): max error \(worst)")
     }
 
-    func testGELUMatchesErfFormWithinErfErrorBudget() {
-        for kernel in KernelTable.elementwise {
-            var xs: [Float] = stride(from: -12, through: 12, by: 0.00137).map { Float($0) }
-            xs += [0, -0, 1e-30, -1e-30, 3.9 * 1.41421356, 100, -100, 1e6, -1e6]
-            while xs.count % 16 != 0 { xs.append(0.5) }
-            var got = xs, want = xs
-            got.withUnsafeMutableBufferPointer { kernel.run($0.baseAddress!, $0.count) }
-            want.withUnsafeMutableBufferPointer { kernel.reference($0.baseAddress!, $0.count) }
-            var worst: Float = 0
-            for i in xs.indices {
-                // erf abs error <= 5e-7, scaled by |x|/2, plus float rounding of the product.
-                let allowed: Float = 5e-7 * 0.5 * max(abs(xs[i]), 1) + 2e-7 * abs(want[i])
-                let err = abs(got[i] - want[i])
-                worst = max(worst, err / allowed)
-                XCTAssertLessThanOrEqual(err, allowed, "\(kernel.name)(\(xs[i])) = \(got[i]), want \(want[i])")
-                if err > allowed { break }
-            }
-            XCTAssertLessThan(worst, 1)
-        }
-    }
-
-    func testRowNormsMatchReferenceAndKeepPadLanesZero() {
-        for kernel in KernelTable.rowNorm {
+    func testLayerNormBuildsMatchReferenceAndEachOther() {
+        let kernels = runnable(.layerNorm)
+        let portable = KernelTable.entries(.layerNorm).first { $0.isa == .portable }!
+        for kernel in kernels {
             for channels in [8, 16, 33, 40, 80, 160, 320] {
-                let layout = ChannelLayout(channels: channels)
-                let cp = layout.paddedChannels
-                var x = randomFloats(channels).map { $0 * 3 + 1.5 }
-                x += [Float](repeating: 0, count: cp - channels)
-                let gamma = randomFloats(channels) + [Float](repeating: 0, count: cp - channels)
-                let beta = randomFloats(channels) + [Float](repeating: 0, count: cp - channels)
-                var got = [Float](repeating: .nan, count: cp), want = got
-                x.withUnsafeBufferPointer { xp in
-                    gamma.withUnsafeBufferPointer { gp in
-                        beta.withUnsafeBufferPointer { bp in
-                            got.withUnsafeMutableBufferPointer {
-                                kernel.run(xp.baseAddress!, $0.baseAddress!, layout, 1e-6, gp.baseAddress, bp.baseAddress)
-                            }
-                            want.withUnsafeMutableBufferPointer {
-                                kernel.reference(xp.baseAddress!, $0.baseAddress!, layout, 1e-6,
-                                                 kernel.affine ? gp.baseAddress : nil, kernel.affine ? bp.baseAddress : nil)
+                let pixels = 5
+                let x = randomFloats(pixels * channels).map { $0 * 3 + 1.5 }
+                let gamma = randomFloats(channels), beta = randomFloats(channels)
+                for affine in [false, true] {
+                    var got = [Float](repeating: .nan, count: pixels * channels), same = got
+                    x.withUnsafeBufferPointer { xp in
+                        gamma.withUnsafeBufferPointer { gp in
+                            beta.withUnsafeBufferPointer { bp in
+                                for (k, out) in [(kernel, 0), (portable, 1)] {
+                                    var buffer = out == 0 ? got : same
+                                    buffer.withUnsafeMutableBufferPointer {
+                                        k.entry.layernorm!(xp.baseAddress, channels, pixels, channels, 1e-6,
+                                                                   affine ? gp.baseAddress : nil, affine ? bp.baseAddress : nil,
+                                                                   Int32(CNXQ_ACT_F32.rawValue), 1, 0, $0.baseAddress, nil, channels)
+                                    }
+                                    if out == 0 { got = buffer } else { same = buffer }
+                                }
                             }
                         }
                     }
+                    XCTAssertEqual(got, same, "\(kernel.name) C=\(channels) affine=\(affine): identical to the portable build")
+                    for p in 0..<pixels {
+                        let row = x[(p * channels)..<((p + 1) * channels)].map(Double.init)
+                        let mean = row.reduce(0, +) / Double(channels)
+                        let variance = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(channels)
+                        for c in 0..<channels {
+                            var v = (row[c] - mean) / (variance + 1e-6).squareRoot()
+                            if affine { v = v * Double(gamma[c]) + Double(beta[c]) }
+                            XCTAssertEqual(Double(got[p * channels + c]), v, accuracy: 2e-5 * max(1, abs(v)),
+                                           "\(kernel.name) C=\(channels) pixel \(p) channel \(c)")
+                        }
+                    }
                 }
-                assertClose(got, want, relative: 2e-6, "\(kernel.name) C=\(channels)")
-                XCTAssertEqual(Array(got[channels...]), [Float](repeating: 0, count: cp - channels),
-                               "\(kernel.name) C=\(channels): pad lanes")
+            }
+            print("PASS \(kernel.name)")
+        }
+    }
+
+    func testPanelWidthsCoverEveryWidthWithKernelsOfTheFamily() {
+        for isa in ISA.allCases where KernelTable.entries(.f32GEMM).contains(where: { $0.isa == isa }) {
+            let family = KernelTable.family(.f32GEMM, isa: isa)
+            let mr = family.map(\.mr).max()!
+            let widths = Set(family.filter { $0.mr == mr }.map(\.nr))
+            for n in stride(from: 16, through: 2048, by: 16) {
+                let panels = KernelTable.panelWidths(paddedColumns: n, available: widths)
+                XCTAssertEqual(panels.reduce(0, +), n, "\(isa) panels for \(n)")
+                XCTAssertTrue(panels.allSatisfy(widths.contains), "\(isa) panels for \(n) have kernels")
             }
         }
+        XCTAssertEqual(KernelTable.panelWidths(paddedColumns: 160, available: [16, 32, 48]), [48, 48, 32, 32])
     }
 }

@@ -1,5 +1,5 @@
 /// The optimised float engine: NHWC, prepacked weights with folded norms and layer scales,
-/// fused blocks, SIMD16 micro-kernels from `KernelTable`.
+/// fused blocks, micro-kernels chosen from `KernelTable` for the CPU at build time.
 ///
 /// Immutable after creation. Any number of `infer` calls may run at once: each takes its own
 /// arena (scratch memory and, for `threads` > 1, its own thread team) from a pool.

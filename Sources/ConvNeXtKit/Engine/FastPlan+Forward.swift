@@ -1,5 +1,17 @@
+import CConvNeXtKernels
+
 /// The forward pass, run by every member of an arena's team on its share of the rows.
 extension FastPlan {
+    /// LayerNorm of `count` pixels `stride` floats apart, in place or into `output`, with the
+    /// affine when given (pad lanes are left as they are).
+    @inline(__always)
+    func layerNorm(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int, stride: Int,
+                   outputStride: Int? = nil, _ layout: ChannelLayout, epsilon: Float,
+                   gamma: UnsafePointer<Float>? = nil, beta: UnsafePointer<Float>? = nil) {
+        layerNormKernel.layerNorm(input, stride, count, layout.channels, epsilon, gamma, beta,
+                                  Int32(CNXQ_ACT_F32.rawValue), 1, 0, output, nil, outputStride ?? stride)
+    }
+
     /// Rows `[start, end)` of `m` for member `part` of `parts`, cut at multiples of 8 (GEMM tiles).
     @inline(__always)
     static func share(of m: Int, part: Int, parts: Int) -> Range<Int> {
@@ -75,7 +87,8 @@ extension FastPlan {
                       output: .mapped(map, offsets: offsets + rows.lowerBound, residual: nil))
         for j in rows {
             let p = map + offsets[j]
-            layernorm_affine_f32_row(p, p, st.layout, epsilon: stem.epsilon, gamma: stem.gamma, beta: stem.beta)
+            layerNorm(p, p, count: 1, stride: st.layout.paddedChannels, st.layout, epsilon: stem.epsilon,
+                      gamma: stem.gamma, beta: stem.beta)
         }
     }
 
@@ -87,12 +100,16 @@ extension FastPlan {
         let prevMap = current == 0 ? arena.maps[s - 1].0 : arena.maps[s - 1].1
         let prevOffsets = arena.offsets[s - 1]
         let cp = prev.layout.paddedChannels, lda = down.conv.k
+        let pad = cp - prev.layout.channels
         for j in rows {
             let oy = j / st.width, ox = j % st.width
             let row = arena.im2col + j * lda
             for slot in 0..<4 {
                 let p = (2 * oy + slot / 2) * prev.width + 2 * ox + slot % 2
-                layernorm_f32_row(prevMap + prevOffsets[p], row + slot * cp, prev.layout, epsilon: down.epsilon)
+                layerNorm(prevMap + prevOffsets[p], row + slot * cp, count: 1, stride: cp, prev.layout,
+                          epsilon: down.epsilon)
+                // The stem's im2col rows share this buffer: pad lanes must be zero, not left-overs.
+                if pad > 0 { (row + slot * cp + prev.layout.channels).update(repeating: 0, count: pad) }
             }
         }
         down.conv.run(a: arena.im2col + rows.lowerBound * lda, lda: lda, m: rows.count,
@@ -105,39 +122,34 @@ extension FastPlan {
                           normed: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>,
                           watch: inout Stopwatch) {
         let cp = stage.layout.paddedChannels, width = stage.width, pw = stage.paddedWidth
-        let strip8 = depthwiseKernel.run, stripLength = depthwiseKernel.pixels
+        let depthwise = depthwiseKernel.f32Depthwise
         // Equal chunks of at most `stage.chunk` rows, multiples of 8 (no thin last chunk).
         let chunks = (rows.count + stage.chunk - 1) / max(stage.chunk, 1)
         let chunk = ((rows.count + chunks - 1) / max(chunks, 1) + 7) / 8 * 8
+        var args = cnxk_f32_dwconv_args()
+        args.input_row_stride = pw * cp
+        args.input_pixel_stride = cp
+        args.weights = block.dwWeights
+        args.weight_tap_stride = cp
+        args.bias = block.dwBias
+        args.output_pixel_stride = cp
+        args.channels = cp
         var p = rows.lowerBound
         while p < rows.upperBound {
             let end = min(p + chunk, rows.upperBound), m = end - p
-            // Depthwise 7x7, one image-row run at a time, in strips (the last one short).
+            // Depthwise 7x7, one image-row run at a time.
             var q = p
             while q < end {
                 let y = q / width, x = q % width
                 let run = min(end - q, width - x)
-                for cb in 0..<(cp / 16) {
-                    var strip = DepthwiseStrip(
-                        input: src + (y * pw + x) * cp + cb * 16, rowStride: pw * cp, pixelStride: cp,
-                        weights: block.dwWeights + cb * 49 * 16, bias: block.dwBias + cb * 16,
-                        output: normed + (q - p) * cp + cb * 16, outputStride: cp, pixels: stripLength)
-                    var left = run
-                    while left > 0 {
-                        strip.pixels = min(stripLength, left)
-                        strip8(strip)
-                        strip.input += stripLength * cp
-                        strip.output += stripLength * cp
-                        left -= stripLength
-                    }
-                }
+                args.input = UnsafePointer(src + (y * pw + x) * cp)
+                args.output = normed + (q - p) * cp
+                args.pixels = run
+                depthwise(&args)
                 q += run
             }
             watch.lap(.dwconv)
-            for i in 0..<m {
-                let row = normed + i * cp
-                layernorm_f32_row(row, row, stage.layout, epsilon: block.epsilon)
-            }
+            layerNorm(normed, normed, count: m, stride: cp, stage.layout, epsilon: block.epsilon)
             watch.lap(.norm)
             block.fc1.run(a: normed, lda: cp, m: m, output: .compact(hidden, ldc: block.fc1.paddedN), gelu: true)
             watch.lap(.pointwise1)
@@ -155,13 +167,15 @@ extension FastPlan {
         let map = current == 0 ? arena.maps[s].0 : arena.maps[s].1
         let offsets = arena.offsets[s]
         let cp = last.layout.paddedChannels
-        let scale = SIMD16<Float>(repeating: 1 / Float(last.pixels))
-        for v in 0..<(cp / 16) {
-            var acc = SIMD16<Float>()
-            for p in 0..<last.pixels { acc += load16(map + offsets[p] + 16 * v) }
-            store16(acc * scale, arena.pooled + 16 * v)
+        let scale = 1 / Float(last.pixels)
+        let pooled = arena.pooled
+        pooled.update(repeating: 0, count: cp)
+        for p in 0..<last.pixels {
+            let pixel = map + offsets[p]
+            for c in 0..<cp { pooled[c] += pixel[c] }
         }
-        layernorm_f32_row(arena.pooled, arena.pooled, head.layout, epsilon: head.epsilon)
+        for c in 0..<cp { pooled[c] *= scale }
+        layerNorm(arena.pooled, arena.pooled, count: 1, stride: cp, head.layout, epsilon: head.epsilon)
         head.fc.run(a: arena.pooled, lda: cp, m: 1, output: .compact(arena.headOutput, ldc: head.fc.paddedN))
         logits.update(from: arena.headOutput, count: head.fc.n)
     }

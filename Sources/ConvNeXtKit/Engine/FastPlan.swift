@@ -18,7 +18,7 @@ struct FastPlan: @unchecked Sendable {
 
     /// dwconv 7x7 -> normalise -> fc1 + GELU -> fc2 (+ layer scale) + shortcut.
     struct BlockPlan {
-        /// `[channel block][49 taps][16]`.
+        /// `[49 taps][padded channels]`.
         let dwWeights: UnsafePointer<Float>
         let dwBias: UnsafePointer<Float>
         let epsilon: Float
@@ -39,9 +39,8 @@ struct FastPlan: @unchecked Sendable {
 
         var pixels: Int { height * width }
         var paddedWidth: Int { width + 6 }
-        /// Floats in one padded NHWC map of this stage, plus the 8 pixels of slack that
-        /// short depthwise strips may read past the last row.
-        var mapCount: Int { ((height + 6) * (width + 6) + 8) * layout.paddedChannels }
+        /// Floats in one padded NHWC map of this stage.
+        var mapCount: Int { (height + 6) * (width + 6) * layout.paddedChannels }
         /// Float offset of pixel `p` (row-major, unpadded index) in the padded map.
         func offset(ofPixel p: Int) -> Int {
             ((p / width + 3) * paddedWidth + p % width + 3) * layout.paddedChannels
@@ -58,8 +57,17 @@ struct FastPlan: @unchecked Sendable {
     let stem: StemPlan
     let stages: [StagePlan]
     let head: HeadPlan
-    /// The depthwise strip kernel (from `KernelTable`).
-    let depthwiseKernel: KernelTable.Depthwise
+
+    /// Every kernel the plan uses, for `convnext cpu` and profiles.
+    var kernelNames: [String] {
+        var names = stem.conv.kernelNames + [depthwiseKernel.name, layerNormKernel.name]
+        for stage in stages { names += stage.blocks.flatMap { $0.fc1.kernelNames + $0.fc2.kernelNames } }
+        var seen = Set<String>()
+        return names.filter { seen.insert($0).inserted }
+    }
+    /// The depthwise and LayerNorm kernels chosen from `KernelTable` for this CPU.
+    let depthwiseKernel: Kernel
+    let layerNormKernel: Kernel
     /// Keeps the depthwise and stem-norm weights alive.
     private let storage: [AlignedBuffer<Float>]
 
@@ -153,8 +161,7 @@ struct FastPlan: @unchecked Sendable {
                 }
                 let dwWeights = buffer(cp * 49), dwBias = buffer(cp)
                 for ch in 0..<c {
-                    let blockBase = (ch / 16) * 49 * 16 + ch % 16
-                    for tap in 0..<49 { dwWeights[blockBase + tap * 16] = dw.weight[ch * 49 + tap] }
+                    for tap in 0..<49 { dwWeights[tap * cp + ch] = dw.weight[ch * 49 + tap] }
                     dwBias[ch] = dw.bias[ch]
                 }
                 let f1 = block.fc1, f2 = block.fc2
@@ -204,7 +211,8 @@ struct FastPlan: @unchecked Sendable {
         head = HeadPlan(layout: ChannelLayout(channels: channels), epsilon: model.head.norm.epsilon, fc: fc)
         self.config = cfg
         self.stages = stages
-        depthwiseKernel = KernelTable.depthwise[0]
+        depthwiseKernel = KernelTable.best(.f32Depthwise7x7)
+        layerNormKernel = KernelTable.best(.layerNorm)
         self.storage = storage
     }
 }

@@ -1,4 +1,7 @@
-/// A linear layer `y = x W + b` with W prepacked into column panels for the GEMM kernels.
+import CConvNeXtKernels
+
+/// A linear layer `y = x W + b` with W prepacked into column panels for the f32 GEMM kernels of
+/// the kernel table (panel width = the kernel's nr, chosen for the CPU when the layer is built).
 ///
 /// Built once at load time from any weight function, so that LayerNorm affines, layer
 /// scales and convolution layouts are folded in while packing.
@@ -8,8 +11,9 @@ struct PackedLinear: @unchecked Sendable {
         let column: Int
         let width: Int
         let b: UnsafePointer<Float>
-        let kernel: @Sendable (GEMMTile) -> Void
-        let rowKernel: @Sendable (GEMMTile) -> Void
+        /// The mr x width tile kernel and the 1 x width one (the same when the table has no row kernel).
+        let kernel: cnxk_f32_gemm_fn
+        let rowKernel: cnxk_f32_gemm_fn
     }
 
     /// Reduction length (rows of W read per output).
@@ -18,8 +22,12 @@ struct PackedLinear: @unchecked Sendable {
     let n: Int
     /// Output columns rounded up to 16; the pad columns compute exactly zero.
     let paddedN: Int
+    /// Rows per tile of the panel kernels.
+    let mr: Int
     let panels: [Panel]
     let bias: UnsafePointer<Float>
+    /// The tile kernels' names, for profiles and `convnext cpu`.
+    let kernelNames: [String]
     private let storage: AlignedBuffer<Float>
 
     /// Packs `weight(k, n)` (k < `k`, n < `n`) and `bias(n)`; both are evaluated in Double.
@@ -27,27 +35,36 @@ struct PackedLinear: @unchecked Sendable {
         self.k = k
         self.n = n
         paddedN = roundUp16(n)
+        let family = KernelTable.family(.f32GEMM)
+        let tileRows = family.map(\.mr).max() ?? 1
+        mr = tileRows
+        let widths = KernelTable.panelWidths(paddedColumns: paddedN,
+                                      available: Set(family.filter { $0.mr == tileRows }.map(\.nr)))
         let storage = AlignedBuffer<Float>(count: k * paddedN + paddedN)
         let b = storage.pointer
         let biasPointer = storage.pointer + k * paddedN
         var panels: [Panel] = []
+        var names: [String] = []
         var column = 0
-        for width in KernelTable.panelWidths(paddedColumns: paddedN) {
+        for width in widths {
             let panel = b + k * column
             for kk in 0..<k {
                 for j in 0..<width where column + j < n {
                     panel[kk * width + j] = Float(weight(kk, column + j))
                 }
             }
-            // Every width panelWidths yields has both kernels in the table.
-            let tile = KernelTable.gemmKernel(mr: 8, nr: width) ?? KernelTable.gemm[0]
-            let row = KernelTable.gemmKernel(mr: 1, nr: width) ?? KernelTable.gemm[0]
-            panels.append(Panel(column: column, width: width, b: UnsafePointer(panel), kernel: tile.run, rowKernel: row.run))
+            // panelWidths only yields widths with an mr-row kernel in the family.
+            let tile = family.first { $0.mr == tileRows && $0.nr == width }!
+            let row = family.first { $0.mr == 1 && $0.nr == width } ?? tile
+            panels.append(Panel(column: column, width: width, b: UnsafePointer(panel), kernel: tile.f32GEMM,
+                                rowKernel: row.f32GEMM))
+            if !names.contains(tile.name) { names.append(tile.name) }
             column += width
         }
         for j in 0..<n { biasPointer[j] = Float(bias(j)) }
         self.panels = panels
         self.bias = UnsafePointer(biasPointer)
+        self.kernelNames = names
         self.storage = storage
     }
 
@@ -58,32 +75,35 @@ struct PackedLinear: @unchecked Sendable {
         case mapped(UnsafeMutablePointer<Float>, offsets: UnsafePointer<Int>, residual: UnsafePointer<Float>?)
     }
 
-    /// `C[0..<m] = A[0..<m] W + b`, then GELU on the stored tile when `gelu` is set.
-    /// Panels outer, 8-row tiles inner: a panel stays in cache while it meets every row.
+    /// `C[0..<m] = A[0..<m] W + b`, with GELU fused into the store when `gelu` is set.
+    /// Panels outer, row tiles inner: a panel stays in cache while it meets every row.
     func run(a: UnsafePointer<Float>, lda: Int, m: Int, output: Output, gelu: Bool = false) {
+        var tile = cnxk_f32_gemm_tile()
+        tile.k = k
+        tile.lda = lda
+        tile.gelu = gelu ? 1 : 0
         for panel in panels {
+            tile.b = panel.b
+            tile.bias = bias + panel.column
             var r = 0
             while r < m {
-                let rows = min(8, m - r)
-                let tile: GEMMTile
+                let rows = min(mr, m - r)
+                tile.a = a + r * lda
+                tile.rows = rows
                 switch output {
                 case .compact(let c, let ldc):
-                    tile = GEMMTile(k: k, a: a + r * lda, lda: lda, rows: rows, b: panel.b, bias: bias + panel.column,
-                                    c: c + r * ldc + panel.column, ldc: ldc)
+                    tile.c = c + r * ldc + panel.column
+                    tile.ldc = ldc
+                    tile.c_row_offsets = nil
+                    tile.residual = nil
                 case .mapped(let c, let offsets, let residual):
-                    tile = GEMMTile(k: k, a: a + r * lda, lda: lda, rows: rows, b: panel.b, bias: bias + panel.column,
-                                    c: c + panel.column, ldc: 0, cRowOffsets: offsets + r,
-                                    residual: residual.map { $0 + panel.column })
+                    tile.c = c + panel.column
+                    tile.ldc = 0
+                    tile.c_row_offsets = offsets + r
+                    tile.residual = residual.map { $0 + panel.column }
                 }
-                if rows == 1 { panel.rowKernel(tile) } else { panel.kernel(tile) }
-                if gelu {
-                    if tile.cRowOffsets == nil {
-                        gelu_f32_x16(tile.c, width: panel.width, rows: rows, stride: tile.ldc)
-                    } else {
-                        for i in 0..<rows { gelu_f32_x16(tile.c + tile.cOffset(i), count: panel.width) }
-                    }
-                }
-                r += 8
+                if rows == 1 { panel.rowKernel(&tile) } else { panel.kernel(&tile) }
+                r += mr
             }
         }
     }

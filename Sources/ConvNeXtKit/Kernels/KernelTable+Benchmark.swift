@@ -1,62 +1,117 @@
+import CConvNeXtKernels
 import Foundation
 
 extension KernelTable {
-    /// Times every kernel of the table on cache-resident data; one line per kernel with GFLOP/s
-    /// (multiply-add = 2 FLOP; elementwise kernels report Gelem/s).
-    public static func benchmarkReport(iterations: Int = 20_000) -> String {
-        var lines = ["kernel                      shape                 rate"]
-        let k = 160
-        let a = AlignedBuffer<Float>(count: 8 * k), b = AlignedBuffer<Float>(count: k * 48)
-        let bias = AlignedBuffer<Float>(count: 48), c = AlignedBuffer<Float>(count: 8 * 48)
-        for i in 0..<(8 * k) { a.pointer[i] = Float(i % 7) * 0.01 }
-        for i in 0..<(k * 48) { b.pointer[i] = Float(i % 5) * 0.01 }
-        for kernel in gemm {
-            let tile = GEMMTile(k: k, a: a.pointer, lda: k, rows: kernel.mr, b: b.pointer, bias: bias.pointer,
-                                c: c.pointer, ldc: 48)
-            let seconds = time(iterations) { kernel.run(tile) }
-            let flops = 2.0 * Double(kernel.mr * kernel.nr * k)
-            lines.append(row(kernel.name, "\(kernel.mr)x\(kernel.nr), k=\(k)", flops / seconds / 1e9, "GFLOP/s"))
-        }
-        let cp = 48, pw = 8 + 6
-        let input = AlignedBuffer<Float>(count: 7 * pw * cp), w = AlignedBuffer<Float>(count: 49 * 16)
-        let out = AlignedBuffer<Float>(count: 8 * cp)
-        for kernel in depthwise {
-            let strip = DepthwiseStrip(input: input.pointer, rowStride: pw * cp, pixelStride: cp, weights: w.pointer,
-                                       bias: bias.pointer, output: out.pointer, outputStride: cp, pixels: kernel.pixels)
-            let seconds = time(iterations) { kernel.run(strip) }
-            lines.append(row(kernel.name, "\(kernel.pixels) px x 16 ch", 2.0 * 49 * 16 * Double(kernel.pixels) / seconds / 1e9,
-                             "GFLOP/s"))
-        }
-        let n = 4096
-        let data = AlignedBuffer<Float>(count: n)
-        for i in 0..<n { data.pointer[i] = Float(i % 200) * 0.05 - 5 }
-        for kernel in elementwise {
-            let seconds = time(iterations / 20) { kernel.run(data.pointer, n) }
-            lines.append(row(kernel.name, "\(n) floats", Double(n) / seconds / 1e9, "Gelem/s"))
-        }
-        let layout = ChannelLayout(channels: 160)
-        for kernel in rowNorm {
-            let seconds = time(iterations) { kernel.run(data.pointer, out.pointer, layout, 1e-6, bias.pointer, bias.pointer) }
-            lines.append(row(kernel.name, "160 channels", 160 / seconds / 1e9, "Gelem/s"))
+    /// Times every runnable kernel of the table on cache-resident data: one line per kernel with
+    /// its op, shape and rate (GFLOP/s with a multiply-add as 2 operations; Gelem/s for LayerNorm).
+    /// Entries the CPU cannot run are listed as such.
+    public static func benchmarkReport(iterations: Int = 4_000) -> String {
+        var lines = ["CPU: \(CPUFeatures.brand); ISAs: \(CPUFeatures.available.map(\.rawValue).joined(separator: " "))",
+                     "kernel                             shape                     rate"]
+        for kernel in all {
+            guard kernel.runnable else {
+                lines.append(row(kernel.name, "-", "not runnable here (needs \(kernel.isa.rawValue))"))
+                continue
+            }
+            let (shape, rate) = measure(kernel, iterations: iterations)
+            lines.append(row(kernel.name, shape, rate))
         }
         return lines.joined(separator: "\n")
     }
 
-    private static func row(_ name: String, _ shape: String, _ rate: Double, _ unit: String) -> String {
-        name.padding(toLength: 28, withPad: " ", startingAt: 0) + shape.padding(toLength: 22, withPad: " ", startingAt: 0)
-            + String(format: "%7.1f %@", rate, unit)
+    private static func measure(_ kernel: Kernel, iterations: Int) -> (String, String) {
+        switch kernel.op {
+        case .f32GEMM:
+            let k = 160, mr = kernel.mr, nr = kernel.nr
+            let a = filled(mr * k), b = filled(k * nr), bias = filled(nr), c = filled(mr * nr)
+            var tile = cnxk_f32_gemm_tile()
+            tile.k = k
+            tile.a = UnsafePointer(a.pointer)
+            tile.lda = k
+            tile.rows = mr
+            tile.b = UnsafePointer(b.pointer)
+            tile.bias = UnsafePointer(bias.pointer)
+            tile.c = c.pointer
+            tile.ldc = nr
+            let fn = kernel.f32GEMM
+            let seconds = time(iterations) { fn(&tile) }
+            return ("\(mr)x\(nr), k=\(k)", gflops(2.0 * Double(mr * nr * k), seconds))
+        case .f32Depthwise7x7:
+            let cp = 48, pixels = 28, pw = pixels + 6
+            let input = filled(7 * pw * cp), w = filled(49 * cp), bias = filled(cp), out = filled(pixels * cp)
+            var args = cnxk_f32_dwconv_args()
+            args.input = UnsafePointer(input.pointer)
+            args.input_row_stride = pw * cp
+            args.input_pixel_stride = cp
+            args.weights = UnsafePointer(w.pointer)
+            args.weight_tap_stride = cp
+            args.bias = UnsafePointer(bias.pointer)
+            args.output = out.pointer
+            args.output_pixel_stride = cp
+            args.pixels = pixels
+            args.channels = cp
+            let fn = kernel.f32Depthwise
+            let seconds = time(iterations / 4) { fn(&args) }
+            return ("\(pixels) px x \(cp) ch", gflops(2.0 * 49 * Double(cp * pixels), seconds))
+        case .layerNorm:
+            let channels = 160, pixels = 64
+            let x = filled(pixels * channels), out = filled(pixels * channels)
+            let fn = kernel.layerNorm
+            let seconds = time(iterations / 4) {
+                fn(x.pointer, channels, pixels, channels, 1e-6, nil, nil, Int32(CNXQ_ACT_U8.rawValue), 10, 128,
+                   out.pointer, nil, channels)
+            }
+            return ("\(pixels) px x \(channels) ch -> u8", String(format: "%7.2f Gelem/s", Double(pixels * channels) / seconds / 1e9))
+        case .qu8GEMM, .qu16GEMM:
+            let m = 48, n = 160, k = 160, groups = k / 4
+            let a = UnsafeMutableRawPointer.allocate(byteCount: 2 * m * k, alignment: 64)
+            let packed = UnsafeMutableRawPointer.allocate(byteCount: cnxq_packed_size(n, groups), alignment: 64)
+            defer { a.deallocate(); packed.deallocate() }
+            a.initializeMemory(as: UInt8.self, repeating: 77, count: 2 * m * k)
+            packed.initializeMemory(as: Int8.self, repeating: -3, count: cnxq_packed_size(n, groups))
+            let scale = filled(n), bias = filled(n), out = filled(m * n)
+            let zp = [Int32](repeating: 0, count: n)
+            let fn = kernel.quantizedGEMM
+            let u8 = a.assumingMemoryBound(to: UInt8.self)
+            let lo: UnsafePointer<UInt8>? = kernel.op == .qu16GEMM ? UnsafePointer(u8 + m * k) : nil
+            let seconds: Double = zp.withUnsafeBufferPointer { zpp in
+                var e = cnxq_epilogue.make(kind: CNXQ_OUT_F32, out: UnsafeMutableRawPointer(out.pointer), pixelStride: n)
+                e.scale = UnsafePointer(scale.pointer)
+                e.bias = UnsafePointer(bias.pointer)
+                e.zp_colsum = zpp.baseAddress
+                e.zp_colsum_lo = zpp.baseAddress
+                return time(iterations / 8) {
+                    fn(0, m, n, groups, u8, lo, k, UnsafePointer(packed.assumingMemoryBound(to: Int8.self)), &e)
+                }
+            }
+            let ops = 2.0 * Double(m * n * k) * (kernel.op == .qu16GEMM ? 2 : 1)
+            return ("\(m)x\(k)x\(n)", String(format: "%7.1f GOP/s", ops / seconds / 1e9))
+        }
+    }
+
+    private static func filled(_ count: Int) -> AlignedBuffer<Float> {
+        let buffer = AlignedBuffer<Float>(count: count)
+        for i in 0..<count { buffer.pointer[i] = Float(i % 7) * 0.01 - 0.03 }
+        return buffer
+    }
+
+    private static func gflops(_ flops: Double, _ seconds: Double) -> String {
+        String(format: "%7.1f GFLOP/s", flops / seconds / 1e9)
+    }
+
+    private static func row(_ name: String, _ shape: String, _ rate: String) -> String {
+        name.padding(toLength: 35, withPad: " ", startingAt: 0) + shape.padding(toLength: 26, withPad: " ", startingAt: 0)
+            + rate
     }
 
     /// Best of 5 batches, seconds per call.
     private static func time(_ iterations: Int, _ body: () -> Void) -> Double {
         var best = Double.infinity
+        let count = max(iterations, 1)
         for _ in 0..<5 {
-            var ts = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &ts)
-            let start = Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-            for _ in 0..<max(iterations, 1) { body() }
-            clock_gettime(CLOCK_MONOTONIC, &ts)
-            best = min(best, (Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9 - start) / Double(max(iterations, 1)))
+            let start = monotonicNanoseconds()
+            for _ in 0..<count { body() }
+            best = min(best, Double(monotonicNanoseconds() - start) * 1e-9 / Double(count))
         }
         return best
     }

@@ -1,89 +1,151 @@
-/// The one list of f32 micro-kernels. The engine picks kernels from it (dispatch), the kernel
-/// tests run every entry against its reference, and `convnext bench --kernels` times every entry.
-public enum KernelTable {
-    /// A GEMM register-tile kernel and its plain reference.
-    public struct GEMM: Sendable {
-        public let name: String
-        /// Rows of A per call (the kernel stores `tile.rows` <= mr of them).
-        public let mr: Int
-        /// Columns of the packed B panel.
-        public let nr: Int
-        public let run: @Sendable (GEMMTile) -> Void
-        public var reference: @Sendable (GEMMTile) -> Void {
-            let (mr, nr) = (mr, nr)
-            return { gemm_f32_reference($0, mr: mr, nr: nr) }
+import CConvNeXtKernels
+import Foundation
+
+/// An instruction set a kernel may need (the C table's `cnxk_isa`), in the order a cap applies.
+public enum ISA: String, CaseIterable, Sendable {
+    case portable, avx2, avx512, avx512vnni, avx512bf16, amx, neon, neondot
+
+    /// The C enum value.
+    var code: Int32 {
+        Int32(cnxk_isa_from_name(rawValue))
+    }
+
+    init?(code: Int32) {
+        guard let name = cnxk_isa_name(code), let isa = ISA(rawValue: String(cString: name)) else { return nil }
+        self = isa
+    }
+}
+
+/// The CPU this process runs on, as the kernel table sees it: features are read once (CPUID and
+/// XGETBV on x86-64, hwcaps on aarch64), and an optional cap (`--isa`, `CONVNEXT_ISA`) limits
+/// which ISAs engines built afterwards may use.
+public enum CPUFeatures {
+    /// The processor's brand string, or "unknown".
+    public static var brand: String {
+        let text = String(cString: cnxk_cpu_brand()).trimmingCharacters(in: .whitespaces)
+        return text.isEmpty ? "unknown" : text
+    }
+
+    /// Whether the CPU (and OS) can run kernels of `isa`, whatever the cap.
+    public static func has(_ isa: ISA) -> Bool { cnxk_cpu_has(isa.code) != 0 }
+
+    /// Whether kernels of `isa` may run now (the CPU has it and it is within the cap).
+    public static func enabled(_ isa: ISA) -> Bool { cnxk_isa_enabled(isa.code) != 0 }
+
+    /// Every ISA this CPU has.
+    public static var available: [ISA] { ISA.allCases.filter(has) }
+
+    /// The highest ISA kernels may use now.
+    public static var cap: ISA { ISA(code: cnxk_isa_cap()) ?? .portable }
+
+    /// Limits kernels to `isa` and the ISAs before it; throws when the CPU lacks it. Engines choose
+    /// their kernels when they are built, so set it first.
+    public static func setCap(_ isa: ISA) throws {
+        guard cnxk_set_isa_cap(isa.code) == 0 else {
+            throw ConvNeXtError.usage(
+                "this CPU cannot run \(isa.rawValue) kernels (it has: \(available.map(\.rawValue).joined(separator: ", ")))")
         }
     }
 
-    /// A depthwise 7x7 strip kernel: up to `pixels` output pixels x 16 channels per call.
-    public struct Depthwise: Sendable {
-        public let name: String
-        public let pixels: Int
-        public let run: @Sendable (DepthwiseStrip) -> Void
-        public var reference: @Sendable (DepthwiseStrip) -> Void { { dwconv7x7_f32_reference($0) } }
+    /// Applies a cap by name (`--isa`, `CONVNEXT_ISA`); throws for unknown names and ISAs the CPU lacks.
+    public static func setCap(named name: String) throws {
+        guard let isa = ISA(rawValue: name.lowercased()) else {
+            throw ConvNeXtError.usage(
+                "unknown ISA '\(name)' (expected one of: \(ISA.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        try setCap(isa)
     }
 
-    /// An elementwise kernel in place over a multiple of 16 floats.
-    public struct Elementwise: Sendable {
-        public let name: String
-        public let run: @Sendable (UnsafeMutablePointer<Float>, Int) -> Void
-        public let reference: @Sendable (UnsafeMutablePointer<Float>, Int) -> Void
+    /// Applies `CONVNEXT_ISA` when it is set.
+    public static func applyEnvironment() throws {
+        guard let value = getenvString("CONVNEXT_ISA"), !value.isEmpty else { return }
+        do { try setCap(named: value) } catch ConvNeXtError.usage(let message) {
+            throw ConvNeXtError.usage("CONVNEXT_ISA: \(message)")
+        }
     }
 
-    /// A per-pixel LayerNorm kernel (`layout` channels, optional affine).
-    public struct RowNorm: Sendable {
-        public let name: String
-        public let affine: Bool
-        public let run: @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, ChannelLayout, Float,
-                                   UnsafePointer<Float>?, UnsafePointer<Float>?) -> Void
-        public let reference: @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, ChannelLayout, Float,
-                                         UnsafePointer<Float>?, UnsafePointer<Float>?) -> Void
+    private static func getenvString(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+}
+
+/// What a kernel computes (the C table's `cnxk_op`).
+public enum KernelOp: Int32, CaseIterable, Sendable {
+    case f32GEMM = 0, f32Depthwise7x7, layerNorm, qu8GEMM, qu16GEMM
+
+    /// Short name for reports.
+    public var label: String {
+        switch self {
+        case .f32GEMM: "f32 gemm"
+        case .f32Depthwise7x7: "f32 dwconv7x7"
+        case .layerNorm: "layernorm"
+        case .qu8GEMM: "qu8 gemm"
+        case .qu16GEMM: "qu16 gemm"
+        }
+    }
+}
+
+/// One entry of the C kernel table (Sources/CConvNeXtKernels/table.c).
+public struct Kernel: @unchecked Sendable, CustomStringConvertible {
+    /// `op_dtype_tile__isa`, e.g. `f32_gemm_6x16__avx2`.
+    public let name: String
+    public let op: KernelOp
+    public let isa: ISA
+    /// Rows per tile (GEMMs) or pixels per step (depthwise).
+    public let mr: Int
+    /// Columns per tile (GEMMs; the packed panel width for f32) or channels per step (depthwise).
+    public let nr: Int
+    /// The C entry, with the function pointer of `op` (for tests and benchmarks that call it directly).
+    public let entry: cnxk_kernel
+
+    public var description: String { name }
+    /// Whether this CPU can run it (whatever the cap).
+    public var runnable: Bool { CPUFeatures.has(isa) }
+    /// Whether engines built now may choose it.
+    public var enabled: Bool { CPUFeatures.enabled(isa) }
+
+    var f32GEMM: cnxk_f32_gemm_fn { entry.f32_gemm! }
+    var f32Depthwise: cnxk_f32_dwconv_fn { entry.f32_dwconv! }
+    var layerNorm: cnxk_layernorm_fn { entry.layernorm! }
+    var quantizedGEMM: cnxq_gemm_fn { entry.q_gemm! }
+}
+
+/// The one list of micro-kernels (XNNPACK style): engines pick from it when they are built, the
+/// kernel tests run every runnable entry against its reference, and `convnext bench --kernels`
+/// times every entry.
+public enum KernelTable {
+    /// Every entry, fastest first within an op.
+    public static let all: [Kernel] = (0..<cnxk_kernel_count()).compactMap { i in
+        guard let p = cnxk_kernel_at(i), let name = p.pointee.name, let op = KernelOp(rawValue: p.pointee.op),
+              let isa = ISA(code: p.pointee.isa) else { return nil }
+        return Kernel(name: String(cString: name), op: op, isa: isa, mr: Int(p.pointee.mr), nr: Int(p.pointee.nr),
+                      entry: p.pointee)
     }
 
-    public static let gemm: [GEMM] = [
-        GEMM(name: "gemm_f32_8x48", mr: 8, nr: 48, run: { gemm_f32_8x48($0) }),
-        GEMM(name: "gemm_f32_8x32", mr: 8, nr: 32, run: { gemm_f32_8x32($0) }),
-        GEMM(name: "gemm_f32_8x16", mr: 8, nr: 16, run: { gemm_f32_8x16($0) }),
-        GEMM(name: "gemm_f32_1x48", mr: 1, nr: 48, run: { gemm_f32_1x48($0) }),
-        GEMM(name: "gemm_f32_1x32", mr: 1, nr: 32, run: { gemm_f32_1x32($0) }),
-        GEMM(name: "gemm_f32_1x16", mr: 1, nr: 16, run: { gemm_f32_1x16($0) }),
-    ]
+    /// The entries of one op.
+    public static func entries(_ op: KernelOp) -> [Kernel] { all.filter { $0.op == op } }
 
-    public static let depthwise: [Depthwise] = [
-        Depthwise(name: "dwconv7x7_f32_8x16", pixels: 8, run: { dwconv7x7_f32_8x16($0) }),
-    ]
-
-    public static let elementwise: [Elementwise] = [
-        Elementwise(name: "gelu_f32_x16", run: { gelu_f32_x16($0, count: $1) },
-                    reference: { gelu_f32_reference($0, count: $1) }),
-    ]
-
-    public static let rowNorm: [RowNorm] = [
-        RowNorm(name: "layernorm_f32_row", affine: false,
-                run: { i, o, l, e, _, _ in layernorm_f32_row(i, o, l, epsilon: e) },
-                reference: { i, o, l, e, _, _ in layernorm_f32_reference(i, o, l, epsilon: e) }),
-        RowNorm(name: "layernorm_affine_f32_row", affine: true,
-                run: { i, o, l, e, g, b in
-                    guard let g, let b else { return layernorm_f32_row(i, o, l, epsilon: e) }
-                    layernorm_affine_f32_row(i, o, l, epsilon: e, gamma: g, beta: b)
-                },
-                reference: { layernorm_f32_reference($0, $1, $2, epsilon: $3, gamma: $4, beta: $5) }),
-    ]
-
-    /// The GEMM kernel for `mr` rows and an `nr`-wide panel.
-    public static func gemmKernel(mr: Int, nr: Int) -> GEMM? {
-        gemm.first { $0.mr == mr && $0.nr == nr }
+    /// The fastest enabled entry of `op` (every op has a portable entry).
+    public static func best(_ op: KernelOp) -> Kernel {
+        entries(op).first { $0.enabled }!
     }
 
-    /// The depthwise kernel for strips of `pixels`.
-    public static func depthwiseKernel(pixels: Int) -> Depthwise? {
-        depthwise.first { $0.pixels == pixels }
+    /// The enabled entries of `op` of one ISA (the best one's unless given): the tile family a
+    /// layer packs for.
+    public static func family(_ op: KernelOp, isa: ISA? = nil) -> [Kernel] {
+        let isa = isa ?? best(op).isa
+        return entries(op).filter { $0.isa == isa }
     }
 
-    /// Panel widths for `paddedColumns` output columns (a multiple of 16): 48-wide panels,
-    /// ending in 32 + 32 rather than 48 + 16 (16-wide panels waste broadcasts). All-32 panels
-    /// measured about 5% slower on the atto shapes.
-    public static func panelWidths(paddedColumns n: Int) -> [Int] {
+    /// Panel widths for `paddedColumns` output columns (a multiple of 16) from the f32 GEMM tile
+    /// widths a family has. With 48, 32 and 16 (AVX-512): 48-wide panels ending in 32 + 32 rather
+    /// than 48 + 16 (16-wide panels waste broadcasts; all-32 panels measured about 5% slower on
+    /// atto). Otherwise (AVX2, NEON, portable: 16 only) panels of the narrowest width.
+    public static func panelWidths(paddedColumns n: Int, available: Set<Int>) -> [Int] {
+        guard available.contains(48), available.contains(32), available.contains(16) else {
+            let width = available.min() ?? 16
+            return [Int](repeating: width, count: (n + width - 1) / width)
+        }
         var widths = [Int](repeating: 48, count: n / 48)
         switch n % 48 {
         case 32: widths.append(32)
@@ -92,5 +154,10 @@ public enum KernelTable {
         default: break
         }
         return widths
+    }
+
+    /// Each op with the kernel engines built now would choose, for `convnext cpu`.
+    public static var choices: [(op: KernelOp, kernels: [Kernel])] {
+        KernelOp.allCases.map { op in (op, family(op)) }
     }
 }

@@ -1,4 +1,4 @@
-import CConvNeXtInt8
+import CConvNeXtKernels
 import Foundation
 
 extension Int8Plan {
@@ -228,19 +228,15 @@ extension Int8Plan {
     private func headForward(_ x: UnsafeMutablePointer<Float>, _ g: StageGeometry, logits: UnsafeMutablePointer<Float>,
                              arena: Int8Arena, dump: LayerDump?) {
         let pooled = arena.chunkFloat[0]
-        let raw = UnsafeMutableRawPointer(pooled)
         let inv = 1 / Float(g.h * g.w)
-        var cb = 0
-        while cb < g.cp {
-            var acc = SIMD16<Float>(repeating: 0)
-            for yy in 0..<g.h {
-                for xx in 0..<g.w {
-                    acc += UnsafeRawPointer(x + g.offset(yy, xx) + cb).loadUnaligned(as: SIMD16<Float>.self)
-                }
+        pooled.update(repeating: 0, count: g.cp)
+        for yy in 0..<g.h {
+            for xx in 0..<g.w {
+                let pixel = x + g.offset(yy, xx)
+                for c in 0..<g.cp { pooled[c] += pixel[c] }
             }
-            raw.storeBytes(of: acc * inv, toByteOffset: cb * 4, as: SIMD16<Float>.self)
-            cb += 16
         }
+        for c in 0..<g.cp { pooled[c] *= inv }
         let a = arena.chunkA[0], planeA = chunkABytes / 2
         let q = head.input
         if let dump { copyRows(pooled, stride: g.cp, count: 1, channels: g.c, to: dump.buffer(.headPool, c: g.c, h: 1, w: 1)) }
@@ -279,87 +275,24 @@ extension Int8Plan {
         }
     }
 
-    /// Depthwise 7x7 (pad 3 via the zero border) for image rows `rows`: eight (then four, then one)
-    /// output pixels x sixteen channels per step; eight independent FMA chains keep both FMA pipes
-    /// busy. Index arithmetic wraps (&+, &*): sizes are bounded by the plan, and checks would
-    /// sit in the inner loop.
+    /// Depthwise 7x7 (pad 3 via the zero border) for image rows `rows`, one image row per call of
+    /// the plan's depthwise kernel.
     private func depthwise7x7(xin: UnsafeMutablePointer<Float>, _ g: StageGeometry, rows: Range<Int>,
                               weights: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>,
                               out: UnsafeMutablePointer<Float>) {
-        typealias V = SIMD16<Float>
-        let cp = g.cp, rs = g.rowStride, w = g.w
-        let cpB = cp &* 4
-        let input = UnsafeRawPointer(xin), wRaw = UnsafeRawPointer(weights), outRaw = UnsafeMutableRawPointer(out)
+        var args = cnxk_f32_dwconv_args()
+        args.input_row_stride = g.rowStride
+        args.input_pixel_stride = g.cp
+        args.weights = UnsafePointer(weights)
+        args.weight_tap_stride = g.cp
+        args.bias = UnsafePointer(bias)
+        args.output_pixel_stride = g.cp
+        args.pixels = g.w
+        args.channels = g.cp
         for (i, y) in rows.enumerated() {
-            var cb = 0
-            while cb < cp {
-                let b = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: cb &* 4, as: V.self)
-                var xo = 0
-                while xo &+ 8 <= w {
-                    var a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b
-                    for ky in 0..<7 {
-                        let inRow = input + (((y &+ ky) &* rs &+ xo &* cp &+ cb) &* 4)
-                        let wRow = wRaw + ((ky &* 7 &* cp &+ cb) &* 4)
-                        for kx in 0..<7 {
-                            let wv = wRow.loadUnaligned(fromByteOffset: kx &* cpB, as: V.self)
-                            let p = inRow + kx &* cpB
-                            a0 = a0.addingProduct(p.loadUnaligned(as: V.self), wv)
-                            a1 = a1.addingProduct(p.loadUnaligned(fromByteOffset: cpB, as: V.self), wv)
-                            a2 = a2.addingProduct(p.loadUnaligned(fromByteOffset: 2 &* cpB, as: V.self), wv)
-                            a3 = a3.addingProduct(p.loadUnaligned(fromByteOffset: 3 &* cpB, as: V.self), wv)
-                            a4 = a4.addingProduct(p.loadUnaligned(fromByteOffset: 4 &* cpB, as: V.self), wv)
-                            a5 = a5.addingProduct(p.loadUnaligned(fromByteOffset: 5 &* cpB, as: V.self), wv)
-                            a6 = a6.addingProduct(p.loadUnaligned(fromByteOffset: 6 &* cpB, as: V.self), wv)
-                            a7 = a7.addingProduct(p.loadUnaligned(fromByteOffset: 7 &* cpB, as: V.self), wv)
-                        }
-                    }
-                    let o = outRaw + (((i &* w &+ xo) &* cp &+ cb) &* 4)
-                    o.storeBytes(of: a0, as: V.self)
-                    o.storeBytes(of: a1, toByteOffset: cpB, as: V.self)
-                    o.storeBytes(of: a2, toByteOffset: 2 &* cpB, as: V.self)
-                    o.storeBytes(of: a3, toByteOffset: 3 &* cpB, as: V.self)
-                    o.storeBytes(of: a4, toByteOffset: 4 &* cpB, as: V.self)
-                    o.storeBytes(of: a5, toByteOffset: 5 &* cpB, as: V.self)
-                    o.storeBytes(of: a6, toByteOffset: 6 &* cpB, as: V.self)
-                    o.storeBytes(of: a7, toByteOffset: 7 &* cpB, as: V.self)
-                    xo &+= 8
-                }
-                while xo &+ 4 <= w {
-                    var a0 = b, a1 = b, a2 = b, a3 = b
-                    for ky in 0..<7 {
-                        let inRow = input + (((y &+ ky) &* rs &+ xo &* cp &+ cb) &* 4)
-                        let wRow = wRaw + ((ky &* 7 &* cp &+ cb) &* 4)
-                        for kx in 0..<7 {
-                            let wv = wRow.loadUnaligned(fromByteOffset: kx &* cpB, as: V.self)
-                            let p = inRow + kx &* cpB
-                            a0 = a0.addingProduct(p.loadUnaligned(as: V.self), wv)
-                            a1 = a1.addingProduct(p.loadUnaligned(fromByteOffset: cpB, as: V.self), wv)
-                            a2 = a2.addingProduct(p.loadUnaligned(fromByteOffset: 2 &* cpB, as: V.self), wv)
-                            a3 = a3.addingProduct(p.loadUnaligned(fromByteOffset: 3 &* cpB, as: V.self), wv)
-                        }
-                    }
-                    let o = outRaw + (((i &* w &+ xo) &* cp &+ cb) &* 4)
-                    o.storeBytes(of: a0, as: V.self)
-                    o.storeBytes(of: a1, toByteOffset: cpB, as: V.self)
-                    o.storeBytes(of: a2, toByteOffset: 2 &* cpB, as: V.self)
-                    o.storeBytes(of: a3, toByteOffset: 3 &* cpB, as: V.self)
-                    xo &+= 4
-                }
-                while xo < w {
-                    var acc = b
-                    for ky in 0..<7 {
-                        let inRow = input + (((y &+ ky) &* rs &+ xo &* cp &+ cb) &* 4)
-                        let wRow = wRaw + ((ky &* 7 &* cp &+ cb) &* 4)
-                        for kx in 0..<7 {
-                            acc = acc.addingProduct(inRow.loadUnaligned(fromByteOffset: kx &* cpB, as: V.self),
-                                                    wRow.loadUnaligned(fromByteOffset: kx &* cpB, as: V.self))
-                        }
-                    }
-                    outRaw.storeBytes(of: acc, toByteOffset: ((i &* w &+ xo) &* cp &+ cb) &* 4, as: V.self)
-                    xo &+= 1
-                }
-                cb &+= 16
-            }
+            args.input = UnsafePointer(xin + y * g.rowStride)
+            args.output = out + i * g.w * g.cp
+            depthwiseKernel.f32Depthwise(&args)
         }
     }
 

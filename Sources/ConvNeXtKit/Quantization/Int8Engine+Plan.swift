@@ -1,4 +1,4 @@
-import CConvNeXtInt8
+import CConvNeXtKernels
 import Foundation
 
 /// Shape of the feature map of one stage inside the engine: NHWC, channels padded to 16, and
@@ -49,6 +49,8 @@ final class Int8Plan: @unchecked Sendable {
     let headEpsilon: Float
     let headNormWeight: [Float]
     let headNormBias: [Float]
+    /// The depthwise kernel chosen from `KernelTable` for this CPU (float, as in the float engine).
+    let depthwiseKernel: Kernel
     private var owned: [UnsafeMutablePointer<Float>] = []
 
     let residualFloats: Int
@@ -60,10 +62,11 @@ final class Int8Plan: @unchecked Sendable {
     var kernelNames: [String] {
         var names: [String] = []
         for g in [stem] + stages.flatMap({ s in (s.downsample.map { [$0] } ?? []) + s.blocks.flatMap { [$0.fc1, $0.fc2] } }) + [head] {
-            let n = g.kernel?.name ?? "gemm_f32_4x16_swift"
-            if !names.contains(n) { names.append(n) }
+            for n in g.kernel.map({ [$0.name] }) ?? g.floatLayer?.kernelNames ?? [] where !names.contains(n) {
+                names.append(n)
+            }
         }
-        return names
+        return names + [depthwiseKernel.name, KernelTable.best(.layerNorm).name]
     }
 
     init(model: QuantizedModel, kernels: Int8KernelChoice) throws {
@@ -179,6 +182,7 @@ final class Int8Plan: @unchecked Sendable {
         chunkHBytes = hBytes
         gemmScratchFloats = 16 * maxN
         owned = ownedPointers
+        depthwiseKernel = KernelTable.best(.f32Depthwise7x7)
     }
 
     deinit {

@@ -1,4 +1,4 @@
-import CConvNeXtInt8
+import CConvNeXtKernels
 import Foundation
 
 /// Runs a `QuantizedModel`: NHWC inside, Int32 accumulation, requantisation in the GEMM epilogues

@@ -1,50 +1,49 @@
-import CConvNeXtInt8
+import CConvNeXtKernels
 import Foundation
 
-/// One entry of the C kernel table (Sources/CConvNeXtInt8): the same list drives dispatch,
-/// tests and benchmarks.
+/// An int8 or int16 GEMM entry of the kernel table (`KernelTable`, ops qu8/qu16 gemm).
 public struct Int8GEMMKernel: Sendable, CustomStringConvertible {
-    /// What it computes and its tile, e.g. `gemm_u8s8_6x64c4_avx512vnni`.
+    /// What it computes and its tile, e.g. `qu8_gemm_6x64c4__avx512vnni`.
     public let name: String
-    /// `avx512vnni`, `avx512bw` (portable code for AVX-512 without VNNI) or `portable`.
-    public let isa: String
+    /// The ISA it needs.
+    public let isa: ISA
     /// 1: int8 activations; 2: int16 activations as two byte planes.
     public let inputPlanes: Int
     public let rowsPerTile: Int
     public let columnsPerTile: Int
-    /// Whether this CPU can run it.
+    /// Whether this CPU can run it (whatever the ISA cap).
     public let available: Bool
     /// The C entry point (`cnxq_gemm_fn`): rows [m_begin, m_end) of A x packed B with the epilogue.
     public let function: cnxq_gemm_fn
 
     public var description: String { name }
 
-    /// Every kernel in the table, fastest first.
-    public static var all: [Int8GEMMKernel] {
-        (0..<cnxq_gemm_kernel_count()).compactMap { i in
-            guard let k = cnxq_gemm_kernel_at(i), let fn = k.pointee.gemm, let name = k.pointee.name else { return nil }
-            let isa: String
-            switch k.pointee.isa {
-            case Int32(CNXQ_ISA_AVX512VNNI.rawValue): isa = "avx512vnni"
-            case Int32(CNXQ_ISA_AVX512BW.rawValue): isa = "avx512bw"
-            default: isa = "portable"
-            }
-            return Int8GEMMKernel(name: String(cString: name), isa: isa,
-                                  inputPlanes: Int(k.pointee.input_planes), rowsPerTile: Int(k.pointee.mr),
-                                  columnsPerTile: Int(k.pointee.nr), available: cnxq_isa_available(k.pointee.isa) != 0,
-                                  function: fn)
-        }
+    init(_ kernel: Kernel) {
+        name = kernel.name
+        isa = kernel.isa
+        inputPlanes = kernel.op == .qu16GEMM ? 2 : 1
+        rowsPerTile = kernel.mr
+        columnsPerTile = kernel.nr
+        available = kernel.runnable
+        function = kernel.quantizedGEMM
     }
 
-    /// The fastest available kernel for int8 (1 plane) or int16 (2 planes) activations.
-    public static func best(inputPlanes: Int, portableOnly: Bool = false) -> Int8GEMMKernel? {
-        all.first { $0.inputPlanes == inputPlanes && $0.available && (!portableOnly || $0.isa == "portable") }
+    /// Every int8/int16 GEMM kernel in the table, fastest first.
+    public static var all: [Int8GEMMKernel] {
+        KernelTable.all.filter { $0.op == .qu8GEMM || $0.op == .qu16GEMM }.map(Int8GEMMKernel.init)
+    }
+
+    /// The fastest enabled kernel for int8 (1 plane) or int16 (2 planes) activations.
+    public static func best(inputPlanes: Int, portableOnly: Bool = false) -> Int8GEMMKernel {
+        let op: KernelOp = inputPlanes == 2 ? .qu16GEMM : .qu8GEMM
+        let kernel = portableOnly ? KernelTable.entries(op).first { $0.isa == .portable }! : KernelTable.best(op)
+        return Int8GEMMKernel(kernel)
     }
 }
 
 /// Which kernels an engine uses.
 public enum Int8KernelChoice: Sendable {
-    /// VNNI when the CPU has it, portable otherwise.
+    /// The best the CPU has within the ISA cap (`KernelTable.best`).
     case automatic
     /// Always the baseline portable C kernels (for tests and comparisons).
     case portable
@@ -62,8 +61,10 @@ final class PackedGEMM: @unchecked Sendable {
     let nPadded: Int
     let input: ActivationQuantization
     let kernel: Int8GEMMKernel?
-    /// int8: packed panels; float: `[kPadded][nPadded]` floats.
+    /// int8: packed panels (a placeholder for float layers).
     let weights: UnsafeMutableRawPointer
+    /// Float layers: the weights packed for the f32 GEMM kernels, bias included.
+    let floatLayer: PackedLinear?
     let scale: UnsafeMutablePointer<Float>
     let bias: UnsafeMutablePointer<Float>
     let zpColsum: UnsafeMutablePointer<Int32>
@@ -99,14 +100,16 @@ final class PackedGEMM: @unchecked Sendable {
         let kIn = layer.inFeatures
         if input.precision == .float {
             kernel = nil
-            let w = UnsafeMutablePointer<Float>.allocate(capacity: kPadded * nPadded)
-            w.initialize(repeating: 0, count: kPadded * nPadded)
+            weights = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+            var w = [Float](repeating: 0, count: kPadded * n)
             for o in 0..<n {
-                for i in 0..<kIn { w[kIndex(i) * nPadded + o] = layer.floatWeights[o * kIn + i] }
+                for i in 0..<kIn { w[kIndex(i) * n + o] = layer.floatWeights[o * kIn + i] }
             }
-            weights = UnsafeMutableRawPointer(w)
+            let b = layer.bias
+            floatLayer = PackedLinear(k: kPadded, n: n, weight: { k, o in Double(w[k * n + o]) }, bias: { Double(b[$0]) })
             return
         }
+        floatLayer = nil
         let planes = input.precision == .int16 ? 2 : 1
         kernel = Int8GEMMKernel.best(inputPlanes: planes, portableOnly: kernels == .portable)
         var padded = [Int8](repeating: 0, count: n * kPadded)
@@ -166,42 +169,16 @@ final class PackedGEMM: @unchecked Sendable {
         runFloat(rows: rows, a: a.assumingMemoryBound(to: Float.self), epilogue: &epilogue, scratch: scratch)
     }
 
-    /// Float layers: 4 rows x 16 columns of SIMD accumulators, then the shared C epilogue.
+    /// Float layers: the f32 GEMM kernels into `scratch` 16 rows at a time (bias included), then
+    /// the shared C epilogue.
     private func runFloat(rows: Int, a: UnsafePointer<Float>, epilogue: inout cnxq_epilogue,
                           scratch: UnsafeMutablePointer<Float>) {
-        let w = UnsafeRawPointer(weights)
-        let np = nPadded, kp = kPadded
-        let rawScratch = UnsafeMutableRawPointer(scratch)
+        guard let floatLayer else { return }
         var m0 = 0
         while m0 < rows {
             let mc = min(16, rows - m0)
-            var r = 0
-            while r < mc {
-                let rr = min(4, mc - r)
-                let a0 = a + (m0 + r) * kp
-                let a1 = a + (m0 + r + min(1, rr - 1)) * kp
-                let a2 = a + (m0 + r + min(2, rr - 1)) * kp
-                let a3 = a + (m0 + r + min(3, rr - 1)) * kp
-                var j = 0
-                while j < np {
-                    let b = UnsafeRawPointer(bias + j).loadUnaligned(as: SIMD16<Float>.self)
-                    var c0 = b, c1 = b, c2 = b, c3 = b
-                    for k in 0..<kp {
-                        let wv = w.loadUnaligned(fromByteOffset: (k * np + j) * 4, as: SIMD16<Float>.self)
-                        c0.addProduct(SIMD16(repeating: a0[k]), wv)
-                        c1.addProduct(SIMD16(repeating: a1[k]), wv)
-                        c2.addProduct(SIMD16(repeating: a2[k]), wv)
-                        c3.addProduct(SIMD16(repeating: a3[k]), wv)
-                    }
-                    rawScratch.storeBytes(of: c0, toByteOffset: (r * np + j) * 4, as: SIMD16<Float>.self)
-                    if rr > 1 { rawScratch.storeBytes(of: c1, toByteOffset: ((r + 1) * np + j) * 4, as: SIMD16<Float>.self) }
-                    if rr > 2 { rawScratch.storeBytes(of: c2, toByteOffset: ((r + 2) * np + j) * 4, as: SIMD16<Float>.self) }
-                    if rr > 3 { rawScratch.storeBytes(of: c3, toByteOffset: ((r + 3) * np + j) * 4, as: SIMD16<Float>.self) }
-                    j += 16
-                }
-                r += rr
-            }
-            cnxq_apply_output(&epilogue, m0, m0 + mc, n, scratch, np)
+            floatLayer.run(a: a + m0 * kPadded, lda: kPadded, m: mc, output: .compact(scratch, ldc: nPadded))
+            cnxq_apply_output(&epilogue, m0, m0 + mc, n, scratch, nPadded)
             m0 += mc
         }
     }

@@ -1,4 +1,4 @@
-import CConvNeXtInt8
+import CConvNeXtKernels
 import Foundation
 
 /// Persistent worker threads for splitting one inference (`threads` > 1).

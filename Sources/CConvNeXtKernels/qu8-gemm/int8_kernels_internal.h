@@ -1,6 +1,6 @@
 // Kernel functions listed in the table (int8_kernel_table.c).
 #pragma once
-#include "CConvNeXtInt8.h"
+#include "cnxq_int8.h"
 
 void cnxq_gemm_u8s8_4x16c4_portable(size_t m_begin, size_t m_end, size_t n, size_t k_groups,
                                     const uint8_t *a, const uint8_t *a_lo, size_t lda,
@@ -25,6 +25,15 @@ void cnxq_gemm_u16s8_4x16c4_avx512bw(size_t m_begin, size_t m_end, size_t n, siz
 void cnxq_layernorm_avx512(const float *x, size_t x_pixel_stride, size_t count, size_t channels, float eps,
                            const float *gamma, const float *beta, int32_t kind, float inv_scale,
                            int32_t zero_point, void *out, uint8_t *out_lo, size_t out_pixel_stride);
+void cnxq_gemm_u8s8_4x16c4_avx2(size_t m_begin, size_t m_end, size_t n, size_t k_groups,
+                                 const uint8_t *a, const uint8_t *a_lo, size_t lda,
+                                 const int8_t *b_packed, const cnxq_epilogue *ep);
+void cnxq_gemm_u16s8_4x16c4_avx2(size_t m_begin, size_t m_end, size_t n, size_t k_groups,
+                                  const uint8_t *a, const uint8_t *a_lo, size_t lda,
+                                  const int8_t *b_packed, const cnxq_epilogue *ep);
+void cnxq_layernorm_avx2(const float *x, size_t x_pixel_stride, size_t count, size_t channels, float eps,
+                         const float *gamma, const float *beta, int32_t kind, float inv_scale,
+                         int32_t zero_point, void *out, uint8_t *out_lo, size_t out_pixel_stride);
 #endif
 void cnxq_layernorm_portable(const float *x, size_t x_pixel_stride, size_t count, size_t channels, float eps,
                              const float *gamma, const float *beta, int32_t kind, float inv_scale,

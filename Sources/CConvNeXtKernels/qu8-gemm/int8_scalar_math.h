@@ -5,7 +5,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stddef.h>
-#include "CConvNeXtInt8.h"
+#include "cnxq_int8.h"
 #include "int8_gelu_table.h"
 
 #pragma STDC FP_CONTRACT OFF

@@ -3,7 +3,7 @@
 ///
 /// Why C: Swift cannot emit AVX-512 VNNI (vpdpbusd), and its generic SIMD float->int
 /// conversions compile to calls. Everything here has a portable C path; the VNNI path is chosen
-/// at run time (cnxq_isa_available). Both paths give bit-identical results.
+/// at run time (cnxk_table.h). Both paths give bit-identical results.
 ///
 /// Conventions
 /// - Activations are unsigned: int8 tensors are u8 with a zero point, int16 tensors are u16 with a
@@ -69,33 +69,6 @@ typedef void (*cnxq_gemm_fn)(size_t m_begin, size_t m_end, size_t n, size_t k_gr
                              const uint8_t *a, const uint8_t *a_lo, size_t lda,
                              const int8_t *b_packed, const cnxq_epilogue *ep);
 
-/// Instruction sets a kernel may need.
-typedef enum {
-    CNXQ_ISA_PORTABLE = 0,
-    CNXQ_ISA_AVX512VNNI = 1,
-    /// AVX-512 F/BW/VL/DQ without VNNI: the portable code compiled for wider vectors.
-    CNXQ_ISA_AVX512BW = 2,
-} cnxq_isa;
-
-/// One entry of the kernel table: what it computes, its register tile and its ISA.
-typedef struct {
-    const char *name;       ///< e.g. "gemm_u8s8_6x64c4_avx512vnni"
-    int32_t isa;            ///< cnxq_isa
-    int32_t input_planes;   ///< 1: u8 activations (int8); 2: hi/lo planes (int16)
-    int32_t mr;             ///< rows per tile
-    int32_t nr;             ///< columns per tile (widest)
-    cnxq_gemm_fn gemm;
-} cnxq_gemm_kernel;
-
-/// Number of entries in the kernel table (available or not on this CPU).
-size_t cnxq_gemm_kernel_count(void);
-/// Entry i of the kernel table, NULL when out of range.
-const cnxq_gemm_kernel *cnxq_gemm_kernel_at(size_t i);
-/// 1 when this CPU runs kernels of `isa` (cached run-time check), else 0.
-int32_t cnxq_isa_available(int32_t isa);
-/// The fastest available kernel for 1 (int8) or 2 (int16) input planes.
-const cnxq_gemm_kernel *cnxq_gemm_best(int32_t input_planes);
-
 /// Bytes of a packed weight matrix: round_up(n, 16) * k_groups * 4.
 size_t cnxq_packed_size(size_t n, size_t k_groups);
 /// Packs w ([n][k] row-major, k <= k_groups * 4; missing k and n are zero) and writes the
@@ -123,8 +96,8 @@ void cnxq_layernorm(const float *x, size_t x_pixel_stride, size_t count, size_t 
                     const float *gamma, const float *beta, int32_t kind, float inv_scale,
                     int32_t zero_point, void *out, uint8_t *out_lo, size_t out_pixel_stride);
 
-/// The portable build of cnxq_layernorm (cnxq_layernorm picks the AVX-512 build when the CPU
-/// has it; both give identical results). For tests and comparisons.
+/// The portable build of cnxq_layernorm (cnxq_layernorm picks the best enabled build from the
+/// kernel table; all give identical results). For tests and comparisons.
 void cnxq_layernorm_portable(const float *x, size_t x_pixel_stride, size_t count, size_t channels, float eps,
                              const float *gamma, const float *beta, int32_t kind, float inv_scale,
                              int32_t zero_point, void *out, uint8_t *out_lo, size_t out_pixel_stride);
