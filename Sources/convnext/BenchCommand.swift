@@ -67,7 +67,7 @@ struct BenchCommand: ParsableCommand {
             guard runs >= 1, warmup >= 0 else { throw ConvNeXtError.usage("--runs must be >= 1 and --warmup >= 0") }
             let m = try openModel(model, lookup: lookup, inputSize: nil, allowRandomVariants: true)
             let engine = m.engine
-            if kernels && !json { print(KernelTable.benchmarkReport() + "\n" + FastEngine.layerShapeReport()) }
+            if kernels && !json { print(KernelTable.benchmarkReport() + "\n" + FastEngine.layerShapeReport(config: m.config)) }
 
             var results: [EngineBenchmark.Result] = []
             for t in threadCounts {

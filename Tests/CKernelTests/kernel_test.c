@@ -1,4 +1,5 @@
-// Standalone test (and small benchmark) of the f32 GEMM and 7x7 depthwise micro-kernels.
+// Standalone test (and small benchmark) of the f32 GEMM and 7x7 depthwise micro-kernels, and
+// (int8_test.c) of the int8 GEMM, LayerNorm and quantisation kernels.
 //
 // Every kernel of this architecture that the CPU supports runs against a double-precision
 // reference over the shapes the model uses. Inputs end right before a PROT_NONE page, so a read
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "../../Sources/CConvNeXtKernels/cnxk_internal.h"
+#include "int8_test.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -744,6 +746,7 @@ int main(int argc, char **argv) {
         printf("%s f32_gelu__portable (2001 cases)\n", ok ? "PASS" : "FAIL");
         ok ? passed++ : failed++;
     }
+    int8_tests(&passed, &failed, current_case, sizeof current_case);
     if (bench) run_bench();
     printf("C kernel tests: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

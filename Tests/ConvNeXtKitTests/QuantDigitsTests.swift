@@ -59,5 +59,14 @@ final class QuantDigitsTests: XCTestCase {
                      floatTop1 * 100, floatCorrect, int8Top1 * 100, int8Correct, agree, q.calibration.method))
         XCTAssertEqual(floatCorrect, 526, "float top-1 should match PyTorch's 97.41%")
         XCTAssertLessThanOrEqual(abs(int8Top1 - floatTop1), 0.005)
+
+        // The same quantized model on every ISA this CPU has: the int8 GEMMs are bit-identical
+        // across ISAs, the float depthwise differs in rounding only, so the counts must agree.
+        try ISAConformance.forEachISA { isa in
+            let engine = try Int8Engine(model: q)
+            let correct = validation.filter { argmax(engine.infer($0.0).data) == $0.1 }.count
+            print("digits int8 on \(isa.rawValue) (\(engine.kernelNames.joined(separator: ", "))): \(correct)/540")
+            XCTAssertEqual(correct, int8Correct, "int8 top-1 on \(isa.rawValue)")
+        }
     }
 }

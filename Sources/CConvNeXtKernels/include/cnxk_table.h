@@ -94,6 +94,14 @@ const cnxk_kernel *cnxk_best(int32_t op);
 /// The enabled entry for op with tile mr x nr, of the same ISA as the best entry for op.
 const cnxk_kernel *cnxk_best_tile(int32_t op, int32_t mr, int32_t nr);
 
+/// Operations (a multiply-add counts 2) one iteration of cnxk_peak_loop does for `isa`: avx2 and
+/// avx512 f32 FMAs, avx512vnni u8 x s8 dot products, neon f32 FMAs; 0 for ISAs without a loop.
+double cnxk_peak_ops_per_iteration(int32_t isa);
+/// Runs `iterations` of a register-only multiply-add loop of `isa` (12 independent chains), for
+/// measuring the arithmetic peak; returns a value to keep it from being optimised away (0 when
+/// the CPU lacks the ISA or it has no loop).
+float cnxk_peak_loop(int32_t isa, size_t iterations);
+
 /// CPU description for `convnext cpu`: the vendor/brand string (may be empty).
 const char *cnxk_cpu_brand(void);
 

@@ -16,6 +16,9 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
         arenas = ScratchPool(threadsOf: { $0.threads }) { [plan] threads in InferenceArena(plan: plan, threads: threads) }
     }
 
+    /// The kernels of the table this engine runs, chosen for the CPU (and ISA cap) when it was built.
+    public var kernelNames: [String] { plan.kernelNames }
+
     /// Most threads one inference may use.
     public static let maxThreads = 64
 
@@ -51,6 +54,9 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
 }
 
 extension FastEngine {
-    /// GFLOP/s of the prepacked linear layers on convnext_atto's pointwise shapes.
-    public static func layerShapeReport() -> String { PackedLinear.shapeBenchmarkReport() }
+    /// GFLOP/s of the prepacked linear layers on the pointwise shapes of `config` (the model
+    /// being benchmarked), against the FMA peak of the kernels' ISA.
+    public static func layerShapeReport(config: ConvNeXtConfig) -> String {
+        PackedLinear.shapeBenchmarkReport(config: config)
+    }
 }

@@ -1,14 +1,24 @@
 import Foundation
 
 extension PackedLinear {
-    /// Times prepacked linear layers on the pointwise shapes of convnext_atto (one chunk of
-    /// rows, as the engine runs them), with the GELU epilogue for fc1 and residual for fc2.
-    static func shapeBenchmarkReport() -> String {
-        var lines = ["layer shape (M x K x N)          epilogue    rate"]
-        let shapes: [(m: Int, k: Int, n: Int, fc1: Bool)] = [
-            (200, 40, 160, true), (200, 160, 40, false), (96, 80, 320, true), (96, 320, 80, false),
-            (96, 160, 640, true), (96, 640, 160, false), (49, 320, 1280, true), (49, 1280, 320, false),
-        ]
+    /// Times prepacked linear layers on the pointwise shapes of a model (one chunk of rows per
+    /// stage, as the engine runs them), with the GELU epilogue for fc1 and the residual for fc2,
+    /// and gives each rate as a share of the register-only FMA peak of the kernels' ISA.
+    static func shapeBenchmarkReport(config: ConvNeXtConfig) -> String {
+        let family = KernelTable.family(.f32GEMM)
+        let isa = family[0].isa
+        let peak = KernelTable.peakRate(isa)
+        var lines = ["pointwise layers of this model (\(family.map(\.name).joined(separator: ", ")); "
+                     + (peak > 0 ? String(format: "%@ FMA peak %.1f GFLOP/s", isa.rawValue, peak) : "no peak loop for \(isa.rawValue)") + ")",
+                     "layer shape (M x K x N)          epilogue    rate"]
+        var height = config.inputHeight / 4, width = config.inputWidth / 4
+        var shapes: [(m: Int, k: Int, n: Int, fc1: Bool)] = []
+        for (s, c) in config.dims.enumerated() {
+            if s > 0 { height /= 2; width /= 2 }
+            let hidden = roundUp16(4 * c), pixels = max(height * width, 1)
+            let chunk = min(max(8, FastPlan.hiddenChunkBytes / (4 * hidden) / 8 * 8), (pixels + 7) / 8 * 8)
+            shapes += [(chunk, c, 4 * c, true), (chunk, 4 * c, c, false)]
+        }
         for s in shapes {
             let layer = PackedLinear(k: s.k, n: s.n, weight: { k, n in Double((k * 7 + n * 3) % 11) * 0.01 - 0.05 },
                                      bias: { Double($0 % 5) * 0.01 })
@@ -22,14 +32,17 @@ extension PackedLinear {
             let output: Output = s.fc1 ? .compact(c.pointer, ldc: layer.paddedN)
                 : .mapped(c.pointer, offsets: offsets.pointer, residual: residual.pointer)
             var best = Double.infinity
+            let repeats = max(1, 20_000_000 / (s.m * s.k * s.n))
             for _ in 0..<7 {
                 let start = monotonicNanoseconds()
-                for _ in 0..<50 { layer.run(a: a.pointer, lda: lda, m: s.m, output: output, gelu: s.fc1) }
-                best = min(best, Double(monotonicNanoseconds() - start) * 1e-9 / 50)
+                for _ in 0..<repeats { layer.run(a: a.pointer, lda: lda, m: s.m, output: output, gelu: s.fc1) }
+                best = min(best, Double(monotonicNanoseconds() - start) * 1e-9 / Double(repeats))
             }
+            let rate = 2.0 * Double(s.m * s.k * s.n) / best / 1e9
             let shape = "\(s.m) x \(s.k) x \(s.n)".padding(toLength: 33, withPad: " ", startingAt: 0)
             let epilogue = (s.fc1 ? "bias+GELU" : "bias+add").padding(toLength: 12, withPad: " ", startingAt: 0)
-            lines.append(shape + epilogue + String(format: "%6.1f GFLOP/s", 2.0 * Double(s.m * s.k * s.n) / best / 1e9))
+            lines.append(shape + epilogue + String(format: "%6.1f GFLOP/s", rate)
+                         + (peak > 0 ? String(format: "  %3.0f%% of peak", 100 * rate / peak) : ""))
         }
         return lines.joined(separator: "\n")
     }

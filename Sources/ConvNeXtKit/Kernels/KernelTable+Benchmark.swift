@@ -8,6 +8,11 @@ extension KernelTable {
     public static func benchmarkReport(iterations: Int = 4_000) -> String {
         var lines = ["CPU: \(CPUFeatures.brand); ISAs: \(CPUFeatures.available.map(\.rawValue).joined(separator: " "))",
                      "kernel                             shape                     rate"]
+        for isa in ISA.allCases where CPUFeatures.has(isa) && cnxk_peak_ops_per_iteration(isa.code) > 0 {
+            let rate = peakRate(isa)
+            lines.append(row("peak__\(isa.rawValue)", "register-only loop", isa == .avx512vnni
+                ? String(format: "%7.1f GOP/s (u8 x s8 dot products)", rate) : String(format: "%7.1f GFLOP/s (FMA)", rate)))
+        }
         for kernel in all {
             guard kernel.runnable else {
                 lines.append(row(kernel.name, "-", "not runnable here (needs \(kernel.isa.rawValue))"))
@@ -87,6 +92,15 @@ extension KernelTable {
             let ops = 2.0 * Double(m * n * k) * (kernel.op == .qu16GEMM ? 2 : 1)
             return ("\(m)x\(k)x\(n)", String(format: "%7.1f GOP/s", ops / seconds / 1e9))
         }
+    }
+
+    /// Giga-operations per second of the register-only multiply-add loop of `isa` on one core.
+    public static func peakRate(_ isa: ISA) -> Double {
+        let iterations = 2_000_000
+        var sink: Float = 0
+        let seconds = time(5) { sink += cnxk_peak_loop(isa.code, iterations) }
+        if sink.isNaN { return 0 }
+        return cnxk_peak_ops_per_iteration(isa.code) * Double(iterations) / seconds / 1e9
     }
 
     private static func filled(_ count: Int) -> AlignedBuffer<Float> {

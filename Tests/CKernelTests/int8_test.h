@@ -1,0 +1,8 @@
+// The int8 part of the standalone C kernel test (int8_test.c), called from kernel_test.c's main.
+#pragma once
+#include <stddef.h>
+
+/// Runs the int8 GEMM, LayerNorm and helper tests, printing one PASS / SKIP / FAIL line per kernel
+/// (failure details on stderr), and adds the PASS and FAIL lines to *passed and *failed.
+/// case_buf (case_len bytes) always describes the running case, for the SIGSEGV handler.
+void int8_tests(int *passed, int *failed, char *case_buf, size_t case_len);
