@@ -18,13 +18,21 @@ struct DemoCommand: ParsableCommand {
             Examples:
               convnext demo
               convnext demo --output-dir demo-out
+              convnext demo --runs 5          # quicker timing steps (e.g. under an emulator)
             """
     )
 
     @Option(name: .customLong("output-dir"), help: "Keep the outputs (YAML, int8 model, report) in this folder (created if missing).")
     var outputDir: String?
 
+    @Option(help: "Timed runs per benchmark in the bench and table steps (fewer for slow machines or emulators).")
+    var runs = 200
+
     @OptionGroup var isaOptions: ISAOptions
+
+    func validate() throws {
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+    }
 
     func run() throws {
         try reportingErrors {
@@ -76,11 +84,11 @@ struct DemoCommand: ParsableCommand {
             try EvalCommand.parse([model, "--compare", quantized, "--data", val, "--no-progress"] + size).run()
 
             step("6/7 bench float and int8: 1-thread latency, 2-worker FPS")
-            try BenchCommand.parse([model, "--threads", "1", "--concurrency", "1,2", "--runs", "200"]).run()
-            try BenchCommand.parse([quantized, "--threads", "1", "--concurrency", "1,2", "--runs", "200"]).run()
+            try BenchCommand.parse([model, "--threads", "1", "--concurrency", "1,2", "--runs", "\(runs)", "--warmup", "\(min(runs, 20))"]).run()
+            try BenchCommand.parse([quantized, "--threads", "1", "--concurrency", "1,2", "--runs", "\(runs)", "--warmup", "\(min(runs, 20))"]).run()
 
             step("7/7 the model-zoo table, from measurements")
-            try TableCommand.parse([model, "--quantized", quantized, "--data", val, "--runs", "200"] + size).run()
+            try TableCommand.parse([model, "--quantized", quantized, "--data", val, "--runs", "\(runs)"] + size).run()
 
             step(String(format: "done in %.1f s%@", Date().timeIntervalSince(started),
                         temporary ? " (temporary outputs removed; keep them with --output-dir)" : "; outputs in \(work.path)"))

@@ -1,6 +1,6 @@
 // Standalone test of the int8 kernels (Sources/CConvNeXtKernels/qu8-gemm): u8 x s8 and
 // u16 (two byte planes) x s8 GEMMs with every epilogue kind, LayerNorm with float / u8 / u16
-// output, and the helpers of int8_kernel_table.c (packing, quantisation, GELU, apply_output).
+// output, and the helpers of int8_helpers.c (packing, quantisation, GELU, apply_output).
 //
 // GEMMs: the reference sums sum((a - zp) w) exactly in 64-bit integers, then forms the epilogue
 // input v = (float)(sum) * scale + bias (u16: ((float)hi * 256 + (float)lo) * scale + bias) and

@@ -1,4 +1,4 @@
-// Kernel functions listed in the table (int8_kernel_table.c).
+// Declarations of the int8 kernels of the kernel table (table.c) and of the LayerNorm builds.
 #pragma once
 #include "cnxq_int8.h"
 
