@@ -51,6 +51,29 @@ final class DeployableModelTests: XCTestCase {
         XCTAssertTrue(file.metadata.createdBy.hasPrefix("ConvNeXtKit"))
     }
 
+    /// The library's one entry point opens an ONNX file and its packed `.cnxk` into ready engines
+    /// with the same logits (the PyTorch golden) and the model's preprocessing.
+    func testModelLoaderOpensAnyFileIntoAReadyEngine() throws {
+        let onnxPath = DeploymentTestSupport.fixture("models/tiny_opset11.onnx")
+        let original = try ModelLoader.load(path: onnxPath)
+        let out = scratch + "/opened.cnxk"
+        try DeployableModel(float: original, source: try .describing(original.source)).write(to: out)
+        let input = try Tensor.readRaw(path: DeploymentTestSupport.fixture("golden/tiny_opset11/input.f32"),
+                                       shape: original.config.inputShape)
+        let golden = try Tensor.readRaw(path: DeploymentTestSupport.fixture("golden/tiny_opset11/output.f32"),
+                                        shape: [1, original.config.numClasses])
+        for path in [onnxPath, out] {
+            let opened = try ModelLoader.open(path: path)
+            XCTAssertTrue(opened.engine is FastEngine, path)
+            XCTAssertNil(opened.nv12Input)
+            XCTAssertEqual(opened.config, original.config)
+            XCTAssertEqual(opened.params, original.parameterCount)
+            XCTAssertEqual(opened.preprocessDefaults.size, original.config.inputHeight)
+            Compare.assertLogits(opened.engine.infer(input, threads: 1).data, golden.data, tolerance: 1e-4, path)
+        }
+        XCTAssertThrowsError(try ModelLoader.open(path: out, inputSize: 96)) { XCTAssertTrue("\($0)".contains("compiled input size")) }
+    }
+
     func testFloatRoundTripConvMLPOpset11() throws { try roundTrip(fixture: "tiny_opset11") }
     func testFloatRoundTripConvMLPOpset17() throws { try roundTrip(fixture: "tiny_opset17") }
     func testFloatRoundTripLinearMLP() throws { try roundTrip(fixture: "tiny_linear_opset11") }
