@@ -22,7 +22,7 @@ public enum ModelLoader {
             case .deployable:
                 model = try DeployableModel.decode(data, path: path).floatModel(path: path)
             case .safetensors, .pytorchZip:
-                return try CheckpointImporter.load(data: data, path: path,
+                model = try CheckpointImporter.load(data: data, path: path,
                                                    inputSize: inputSize ?? CheckpointImporter.defaultInputSize)
             case .legacyPickle:
                 throw ConvNeXtError.unsupportedModel(path: path,
@@ -30,6 +30,7 @@ public enum ModelLoader {
             case .onnx:
                 model = try ONNXImporter.load(data: data, path: path)
             }
+            try model.checkWeightsAreFinite(path: path)
         }
         if let size = inputSize {
             // ConvNeXt is fully convolutional: the weights run at any multiple of 32.
