@@ -158,7 +158,9 @@ public enum CalibrationData {
             var tensors: [Tensor] = []
             var low = Float.infinity, high = -Float.infinity
             for (i, file) in files.enumerated() {
-                let size = ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? NSNumber)?.intValue ?? -1
+                // stat follows symlinks (attributesOfItem would give the link's own size).
+                var info = stat()
+                let size = stat(file, &info) == 0 ? Int(info.st_size) : -1
                 guard size == expected else {
                     var reason = "calibration file holds \(size) bytes, expected \(expected) (\(dataType.rawValue) NCHW \(shapeText))"
                     let other: CompileConfig.CalibrationDataType = dataType == .float32 ? .uint8 : .float32
