@@ -110,6 +110,7 @@ public enum FileIO {
             }
         }
         for target in inPlace { try writeInPlace(path: target.path, display: target.display, data: target.data) }
+        if TemporaryFiles.pauseBeforeRename > 0, !staged.isEmpty { Thread.sleep(forTimeInterval: TemporaryFiles.pauseBeforeRename) }
         while let s = staged.first {
             if rename(s.temp, s.final) != 0 {
                 throw ConvNeXtError.io(path: s.final, reason: "cannot replace file: \(describeErrno(errno))")

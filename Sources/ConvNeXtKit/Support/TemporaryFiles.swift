@@ -89,9 +89,21 @@ public enum TemporaryFiles {
         _ = table.paths  // allocated before any handler can run
         signal(SIGPIPE, SIG_IGN)
         for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, TemporaryFiles.handleSignal)
+            let previous = signal(signalNumber, TemporaryFiles.handleSignal)
+            // A signal the parent ignores (nohup, a background job of a non-interactive shell) stays ignored.
+            if unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) {
+                signal(signalNumber, SIG_IGN)
+            }
         }
     }
+
+    /// Seconds to wait between writing a temporary file and renaming it, from the environment variable
+    /// `CONVNEXT_TEST_PAUSE_BEFORE_RENAME`: a test seam, so tests can signal a process mid-write. 0 when unset.
+    static let pauseBeforeRename: Double = {
+        guard let text = ProcessInfo.processInfo.environment["CONVNEXT_TEST_PAUSE_BEFORE_RENAME"],
+              let seconds = Double(text), seconds > 0, seconds <= 60 else { return 0 }
+        return seconds
+    }()
 
     /// The handler itself: async-signal-safe calls only.
     private static let handleSignal: @convention(c) (Int32) -> Void = { signalNumber in
