@@ -1,3 +1,4 @@
+import ConvNeXtKit
 import Foundation
 import XCTest
 
@@ -391,4 +392,72 @@ final class LockedData: @unchecked Sendable {
     func finish() { done.signal() }
     func waitFinished(seconds: Double) -> Bool { done.wait(timeout: .now() + seconds) == .success }
     var data: Data { lock.lock(); defer { lock.unlock() }; return bytes }
+}
+
+/// Should-fix: re-signed `.cnxk` files with inconsistent metadata, and messages that mislead.
+extension HostileInputTests {
+    /// Compiles the tiny model and returns the `.cnxk` bytes.
+    func compiledTinyModel() throws -> Data {
+        try FileManager.default.copyItem(atPath: Self.tinyModel, toPath: inputs.appendingPathComponent("model.onnx").path)
+        try FileManager.default.createDirectory(at: inputs.appendingPathComponent("cal"), withIntermediateDirectories: true)
+        let floats = (0..<(3 * 64 * 64)).map { Float($0 % 255) / 255 }
+        _ = try input("cal/0.f32", floats.withUnsafeBufferPointer { Data(buffer: $0) })
+        let yaml = goodConfig().replacingOccurrences(of: "working_dir: \(outputs.path)/out", with: "working_dir: \(inputs.path)/out")
+        let r = try run(["compile", try config(yaml)])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return try Data(contentsOf: inputs.appendingPathComponent("out/q.cnxk"))
+    }
+
+    /// `file` with its metadata JSON edited by `edit`, then re-signed (checksum and sizes valid).
+    func resigned(_ file: Data, _ edit: (inout [String: Any]) -> Void) throws -> Data {
+        let container = try DeploymentContainer.decode(file, path: "q.cnxk")
+        var metadata = try XCTUnwrap(try JSONSerialization.jsonObject(with: container.metadata) as? [String: Any])
+        edit(&metadata)
+        let json = try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])
+        return try DeploymentContainer(metadata: json, arrays: container.arrays).encoded()
+    }
+
+    func testResignedCompiledFilesWithInconsistentMetadataAreRefused() throws {
+        let compiled = try compiledTinyModel()
+        let tensor = try tinyInputTensor()
+        func edited(_ key: String, _ field: String, _ value: Any) -> (inout [String: Any]) -> Void {
+            { metadata in
+                var section = metadata[key] as? [String: Any] ?? [:]
+                section[field] = value
+                metadata[key] = section
+            }
+        }
+        let cases: [(String, (inout [String: Any]) -> Void, String)] = [
+            ("model.dims", edited("model", "dims", [16, 32, 64, 128]), "differs from the quantized model"),
+            ("headNormEpsilon -1", edited("quantization", "headNormEpsilon", -1), "epsilon"),
+            ("NV12 input_width 63", { metadata in
+                edited("preprocessing", "input_width", 63)(&metadata)
+                edited("preprocessing", "input_type_rt", "nv12")(&metadata)
+            }, "input size 63x64"),
+            ("crop_pct 7", edited("image_defaults", "crop_pct", 7), "image_defaults.crop_pct 7"),
+        ]
+        for (label, edit, expected) in cases {
+            let path = try input("edited.cnxk", try resigned(compiled, edit))
+            for args in [["info", path], ["infer", path, "--input-tensor", tensor, "--output-tensor", "l.f32"],
+                         ["classify", path, CLI.fixture("images/decode/rgb444.jpg")]] {
+                let r = try expectCleanFailure(args, "\(label) (\(args[0]))")
+                XCTAssertTrue(r.stderr.contains(path) && r.stderr.contains(expected), "\(label) (\(args[0])): \(r.stderr)")
+                XCTAssertFalse(r.stderr.contains("preprocessing flags"), r.stderr)
+            }
+        }
+        // The unedited file, re-signed, still runs.
+        let same = try input("same.cnxk", try resigned(compiled) { _ in })
+        XCTAssertEqual(try run(["info", same]).status, 0)
+    }
+
+    func testSafetensorsWithABrokenHeaderLengthIsReportedAsSafetensors() throws {
+        var data = try fixtureData("checkpoints/tiny_opset11.safetensors")
+        data.replaceSubrange(0..<8, with: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F])
+        for name in ["huge.safetensors", "huge.bin"] {
+            let path = try input(name, data)
+            let r = try expectCleanFailure(["info", path], "huge header length in \(name)")
+            XCTAssertTrue(r.stderr.contains("safetensors header length"), r.stderr)
+            XCTAssertFalse(r.stderr.contains("ONNX"), r.stderr)
+        }
+    }
 }

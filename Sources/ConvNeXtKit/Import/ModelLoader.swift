@@ -47,7 +47,10 @@ public enum ModelLoader {
         init(detecting data: Data, path: String) {
             if DeployableModel.isDeployable(data) || path.lowercased().hasSuffix(".\(DeployableModel.fileExtension)") {
                 self = .deployable
-            } else if SafetensorsReader.looksLikeSafetensors(data) {
+            } else if SafetensorsReader.looksLikeSafetensors(data) || path.lowercased().hasSuffix(".safetensors")
+                        || (data.count > 8 && data[data.startIndex + 8] == UInt8(ascii: "{")) {
+                // By name or by the JSON header's first byte too: a safetensors file with a broken header
+                // length gets the safetensors reader's message, not "not an ONNX protobuf".
                 self = .safetensors
             } else if ZipArchive.looksLikeZip(data) {
                 self = .pytorchZip
