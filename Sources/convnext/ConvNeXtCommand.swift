@@ -61,7 +61,7 @@ func printErrorLine(_ message: String) {
 func oneLineDescription(of error: Error) -> String {
     let nsError = error as NSError
     if nsError.domain == NSCocoaErrorDomain || nsError.domain == NSPOSIXErrorDomain {
-        return nsError.localizedDescription
+        return FileIO.describe(error)
     }
     return String(describing: error)
 }

@@ -461,3 +461,19 @@ extension HostileInputTests {
         }
     }
 }
+
+extension HostileInputTests {
+    func testRawFrameWithoutTheNV12FlagSuggestsIt() throws {
+        let frame = try input("frame.nv12", Data(count: 64 * 64 * 3 / 2))
+        let r = try expectCleanFailure(["classify", Self.tinyModel, frame], "NV12 frame without --nv12")
+        XCTAssertTrue(r.stderr.contains("--nv12 WIDTHxHEIGHT"), r.stderr)
+    }
+
+    func testFoundationErrorsAreDescribedInWords() {
+        let error = NSError(domain: NSCocoaErrorDomain, code: NSFileWriteUnknownError,
+                            userInfo: [NSUnderlyingErrorKey: NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSPC))])
+        XCTAssertEqual(FileIO.describe(error), "no space left on the device (disk full)")
+        XCTAssertEqual(FileIO.describe(NSError(domain: NSCocoaErrorDomain, code: NSFileReadNoSuchFileError)), "no such file")
+        XCTAssertFalse(FileIO.describe(NSError(domain: NSCocoaErrorDomain, code: 512)).contains("NSCocoaErrorDomain"))
+    }
+}

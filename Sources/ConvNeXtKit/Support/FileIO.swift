@@ -279,6 +279,30 @@ public enum FileIO {
         }
     }
 
+    /// A Foundation file or stream error in words: its POSIX cause when it has one, else the meaning
+    /// of its Cocoa code, never a bare "NSCocoaErrorDomain error 512".
+    public static func describe(_ error: Error) -> String {
+        let ns = error as NSError
+        if ns.domain == NSPOSIXErrorDomain { return describeErrno(Int32(ns.code)) }
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return describeErrno(Int32(underlying.code))
+        }
+        guard ns.domain == NSCocoaErrorDomain else { return ns.localizedDescription }
+        switch ns.code {
+        case NSFileNoSuchFileError, NSFileReadNoSuchFileError: return "no such file"
+        case NSFileReadNoPermissionError, NSFileWriteNoPermissionError: return "permission denied"
+        case NSFileWriteOutOfSpaceError: return "no space left on the device (disk full)"
+        case NSFileWriteVolumeReadOnlyError: return "read-only file system"
+        case NSFileWriteFileExistsError: return "a file of that name exists"
+        case NSFileReadCorruptFileError: return "the file is corrupt"
+        case NSFileReadInapplicableStringEncodingError, NSFileWriteInapplicableStringEncodingError: return "not valid text in the expected encoding"
+        case NSFileReadUnknownError: return "cannot read (unknown error)"
+        case NSFileWriteUnknownError: return "cannot write (unknown error)"
+        case NSPropertyListReadCorruptError: return "the data is not in the expected format"
+        default: return "file error \(ns.code)"
+        }
+    }
+
     /// A POSIX error in words, with the common ones phrased for users.
     public static func describeErrno(_ code: Int32) -> String {
         switch code {

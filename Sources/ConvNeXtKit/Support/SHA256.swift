@@ -109,7 +109,7 @@ public struct SHA256: Sendable {
                 hasher.update(chunk)
             }
         } catch {
-            throw ConvNeXtError.io(path: path, reason: "read failed: \(error.localizedDescription)")
+            throw ConvNeXtError.io(path: path, reason: "read failed: \(FileIO.describe(error))")
         }
         return hasher.hexDigest()
     }

@@ -101,7 +101,7 @@ public enum ModelDownloader {
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
-            throw ConvNeXtError.io(path: folder.path, reason: "cannot create the cache folder: \(error.localizedDescription)")
+            throw ConvNeXtError.io(path: folder.path, reason: "cannot create the cache folder: \(FileIO.describe(error))")
         }
         ModelCache.removeStaleTemporaryFiles(in: folder)
 
