@@ -477,3 +477,17 @@ extension HostileInputTests {
         XCTAssertFalse(FileIO.describe(NSError(domain: NSCocoaErrorDomain, code: 512)).contains("NSCocoaErrorDomain"))
     }
 }
+
+extension HostileInputTests {
+    /// Was "permission denied or disk full"; it is a name too long for the file system.
+    func testOverlongOutputPrefixIsNamedAsSuch() throws {
+        try FileManager.default.copyItem(atPath: Self.tinyModel, toPath: inputs.appendingPathComponent("model.onnx").path)
+        try FileManager.default.createDirectory(at: inputs.appendingPathComponent("cal"), withIntermediateDirectories: true)
+        _ = try input("cal/0.f32", Data(count: 3 * 64 * 64 * 4))
+        let yaml = goodConfig().replacingOccurrences(of: "output_model_file_prefix: q",
+                                                     with: "output_model_file_prefix: \(String(repeating: "p", count: 300))")
+        let r = try expectCleanFailure(["compile", try config(yaml)], "300-character prefix")
+        XCTAssertTrue(r.stderr.contains("too long"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("permission denied"), r.stderr)
+    }
+}
