@@ -31,6 +31,8 @@ struct ConvNeXtCommand: ParsableCommand {
 /// Library errors print their own message; anything else (Foundation, decoding errors) prints its
 /// description. Argument-parser outcomes (exit codes, validation and clean exits) pass through unchanged.
 func reportingErrors(_ body: () throws -> Void) throws {
+    // Ctrl-C and SIGTERM remove the temporary files of unfinished writes before the process ends.
+    TemporaryFiles.installSignalHandlers()
     do {
         try body()
     } catch let error as ConvNeXtError {
@@ -60,7 +62,7 @@ func printErrorLine(_ message: String) {
 func oneLineDescription(of error: Error) -> String {
     let nsError = error as NSError
     if nsError.domain == NSCocoaErrorDomain || nsError.domain == NSPOSIXErrorDomain {
-        return nsError.localizedDescription
+        return FileIO.describe(error)
     }
     return String(describing: error)
 }

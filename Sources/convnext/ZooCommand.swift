@@ -2,7 +2,7 @@ import ArgumentParser
 import ConvNeXtKit
 import Foundation
 
-/// `convnext zoo`: the registry, with the seed's board figures beside ours.
+/// `convnext zoo`: the registry, with the RDK X5 model zoo's board figures beside ours.
 struct ZooCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zoo",
@@ -68,8 +68,8 @@ struct ZooCommand: ParsableCommand {
         lines.append("")
         if allImagenet { lines.append("All: bicubic resize, ImageNet mean/std (--json lists every field).") }
         lines.append("sources: * is what `convnext download` uses by default (a source with a pinned SHA-256 first, then hub).")
-        lines.append("board: the seed's RDK X5 zoo figures per variant (float top-1, int8 top-1 on the NPU, 1-thread latency, FPS);")
-        lines.append("       the seed does not say which tag it exported, so they stand beside every tag of a variant.")
+        lines.append("board: the RDK X5 model zoo's figures per variant (float top-1, int8 top-1 on the NPU, 1-thread latency, FPS);")
+        lines.append("       the RDK X5 model zoo does not say which tag it exported, so they stand beside every tag of a variant.")
         if rows.allSatisfy({ $0.entry.ours == nil }) {
             lines.append("ours: not measured yet; the columns fill from a registry file's `ours` figures (docs/zoo.md).")
         } else {

@@ -36,7 +36,7 @@ struct DownloadSourceOptions: ParsableArguments {
         let bar = DownloadProgressBar()
         return DownloadOptions(source: source, baseURL: baseURL, force: force, progress: { progress in
             // Reported before the partial file is created: from here on Ctrl-C must clean up.
-            if progress.phase == .downloading, progress.bytes == 0 { InterruptCleanup.install() }
+            if progress.phase == .downloading, progress.bytes == 0 { TemporaryFiles.installSignalHandlers() }
             bar.update(progress)
         })
     }
@@ -59,34 +59,5 @@ struct ModelLookupOptions: ParsableArguments {
     func load(_ nameOrPath: String, inputSize: Int? = nil, allowRandomVariants: Bool = false) throws -> ConvNeXtModel {
         try resolver().resolve(nameOrPath, download: download, allowRandomVariants: allowRandomVariants,
                                inputSize: inputSize)
-    }
-}
-
-/// On Ctrl-C or SIGTERM during a download, removes the partial file before exiting.
-enum InterruptCleanup {
-    private static let state = State()
-
-    private final class State: @unchecked Sendable {
-        let lock = NSLock()
-        var sources: [DispatchSourceSignal] = []
-    }
-
-    /// Installs the handlers once per process.
-    static func install() {
-        state.lock.lock()
-        defer { state.lock.unlock() }
-        guard state.sources.isEmpty else { return }
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler {
-                ModelDownloader.removeFilesInProgress()
-                let newline = isatty(STDERR_FILENO) != 0 ? "\n" : ""
-                FileHandle.standardError.write(Data("\(newline)error: interrupted; the partial download was removed\n".utf8))
-                exit(128 + signalNumber)
-            }
-            source.resume()
-            state.sources.append(source)
-        }
     }
 }

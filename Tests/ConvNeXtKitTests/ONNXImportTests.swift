@@ -108,4 +108,75 @@ final class ONNXImportTests: XCTestCase {
         tensor.dims = [-1]
         XCTAssertThrowsError(try ConstantTensor(tensor, path: "lie.onnx"))
     }
+
+    // MARK: - What ONNX Runtime refuses (issue 14, item 7)
+
+    func tinyProto() throws -> Onnx_ModelProto {
+        try Onnx_ModelProto(serializedBytes: try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("models/tiny_opset11.onnx"))))
+    }
+
+    func expectRefused(_ model: Onnx_ModelProto, containing text: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let data: Data = try model.serializedData()
+        XCTAssertThrowsError(try ONNXImporter.load(data: data, path: "edited.onnx"), file: file, line: line) { error in
+            XCTAssertTrue("\(error)".hasPrefix("edited.onnx: ") && "\(error)".contains(text), "\(error)", file: file, line: line)
+        }
+    }
+
+    func testDuplicateInitializersAreRefused() throws {
+        var model = try tinyProto()
+        let index = try XCTUnwrap(model.graph.initializer.firstIndex { $0.name == "stem.0.bias" })
+        var copy = model.graph.initializer[index]
+        copy.rawData = Data(count: copy.rawData.count)
+        model.graph.initializer.append(copy)
+        try expectRefused(model, containing: "initializer 'stem.0.bias' is defined twice")
+    }
+
+    func testIntegerWeightsAreRefused() throws {
+        var model = try tinyProto()
+        let index = try XCTUnwrap(model.graph.initializer.firstIndex { $0.name == "stem.0.weight" })
+        let count = model.graph.initializer[index].dims.reduce(1, *)
+        model.graph.initializer[index].dataType = 7  // INT64
+        model.graph.initializer[index].rawData = Data(count: Int(count) * 8)
+        try expectRefused(model, containing: "integer tensor 'stem.0.weight'")
+    }
+
+    func testOpsetsOutsideTheKnownRangeAreRefused() throws {
+        for version: Int64 in [6, 0, 24, 1000] {
+            var model = try tinyProto()
+            model.opsetImport[0].version = version
+            try expectRefused(model, containing: "opset \(version)")
+        }
+        var model = try tinyProto()
+        model.opsetImport = []
+        try expectRefused(model, containing: "imports no ai.onnx opset")
+        for version: Int64 in [7, 23] {
+            var model = try tinyProto()
+            model.opsetImport[0].version = version
+            XCTAssertNoThrow(try ONNXImporter.load(data: try model.serializedData(), path: "ok.onnx"), "opset \(version)")
+        }
+    }
+
+    func testZeroSizedInputDimsAreRefused() throws {
+        for axis in [0, 2, 3] {
+            var model = try tinyProto()
+            model.graph.input[0].type.tensorType.shape.dim[axis].dimValue = 0
+            try expectRefused(model, containing: "dimension \(axis) is 0")
+        }
+    }
+
+    func testNonFiniteWeightsAreRefusedAtLoadNamingTheTensor() throws {
+        for value in [Float.infinity, -Float.infinity, Float.nan] {
+            var model = try tinyProto()
+            let index = try XCTUnwrap(model.graph.initializer.firstIndex { $0.name == "stem.0.weight" })
+            var raw = model.graph.initializer[index].rawData
+            withUnsafeBytes(of: value.bitPattern.littleEndian) { raw.replaceSubrange(20..<24, with: $0) }
+            model.graph.initializer[index].rawData = raw
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("nonfinite-\(UUID().uuidString).onnx").path
+            try (try model.serializedData() as Data).write(to: URL(fileURLWithPath: path))
+            defer { unlink(path) }
+            XCTAssertThrowsError(try ModelLoader.load(path: path)) { error in
+                XCTAssertTrue("\(error)".contains("weight 'stem.0.weight' holds") && "\(error)".contains("element 5"), "\(error)")
+            }
+        }
+    }
 }

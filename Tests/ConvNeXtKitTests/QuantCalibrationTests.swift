@@ -134,4 +134,54 @@ final class QuantCalibrationTests: XCTestCase {
         XCTAssertEqual(one.activationPoints.map(\.1), two.activationPoints.map(\.1))
         XCTAssertEqual(one.calibration, two.calibration)
     }
+
+    /// Issue 14, items 2 and 3: 1e-37 trapped (1 / bin width overflowed to infinity), 1e-44 hung (the bin
+    /// width underflowed to 0 and the growth loop never ended). Every degenerate tensor now gets a range.
+    func testDegenerateValuesNeitherTrapNorHang() {
+        let cases: [(String, [[Float]])] = [
+            ("1e-37", [[Float](repeating: 1e-37, count: 100)]),
+            ("1e-44 (denormal)", [[Float](repeating: Float(bitPattern: 7), count: 100)]),
+            ("least nonzero", [[Float](repeating: .leastNonzeroMagnitude, count: 10), [-.leastNonzeroMagnitude]]),
+            ("zeros", [[Float](repeating: 0, count: 100)]),
+            ("constant", [[Float](repeating: -5, count: 100)]),
+            ("tiny then huge", [[1e-35, -1e-36], [Float.greatestFiniteMagnitude, -Float.greatestFiniteMagnitude]]),
+            ("huge then tiny", [[Float.greatestFiniteMagnitude], [Float(bitPattern: 7), 0]]),
+            ("non-finite only", [[Float.nan, .infinity, -.infinity]]),
+        ]
+        for (label, batches) in cases {
+            var observer = TensorObserver()
+            for batch in batches { observer.observe(batch) }
+            var merged = TensorObserver()
+            merged.merge(observer)
+            var other = TensorObserver()
+            other.observe([1e-20, 3])
+            merged.merge(other)
+            for method in CalibrationMethod.allCases {
+                for precision in [Precision.int8, .int16] {
+                    let q = observer.quantization(method, percentile: 0.99995, precision: precision)
+                    XCTAssertTrue(q.scale.isFinite && q.scale > 0, "\(label) \(method): scale \(q.scale)")
+                    XCTAssertTrue(q.zeroPoint >= 0 && q.zeroPoint <= q.maxLevel, "\(label) \(method): zero point \(q.zeroPoint)")
+                    XCTAssertTrue(q.fakeQuantize(1e-37).isFinite, label)
+                    _ = observer.estimatedCosine(q)
+                    _ = merged.quantization(method, percentile: 0.99995, precision: precision)
+                }
+            }
+        }
+    }
+
+    /// The documented outcomes for degenerate ranges.
+    func testDegenerateRangesHaveDefinedQuantization() {
+        let zero = ActivationQuantization.range(lower: 0, upper: 0, precision: .int8, method: "max")
+        XCTAssertEqual(zero.scale, 1)
+        XCTAssertEqual(zero.zeroPoint, 0)
+        let tiny = ActivationQuantization.range(lower: -1e-37, upper: 1e-37, precision: .int8, method: "max")
+        XCTAssertEqual(tiny.scale, 1)
+        XCTAssertEqual(tiny.fakeQuantize(1e-37), 0)
+        let constant = ActivationQuantization.range(lower: 5, upper: 5, precision: .int8, method: "max")
+        XCTAssertEqual(constant.lower, 0)
+        XCTAssertEqual(constant.upper, 5)
+        XCTAssertEqual(constant.fakeQuantize(5), 5, accuracy: 1e-5)
+        let huge = ActivationQuantization.range(lower: -.greatestFiniteMagnitude, upper: .greatestFiniteMagnitude, precision: .int8, method: "max")
+        XCTAssertTrue(huge.scale.isFinite, "\(huge.scale)")
+    }
 }

@@ -31,7 +31,7 @@ final class HostileInputTests: XCTestCase {
     }
 
     /// Runs the CLI in the output folder with a 60 s limit (output goes to files: no pipe can fill up).
-    func run(_ arguments: [String], limit: TimeInterval = 60) throws -> Outcome {
+    func run(_ arguments: [String], limit: TimeInterval = 60, environment: [String: String] = [:]) throws -> Outcome {
         let capture = try CLI.tempDir()
         defer { try? FileManager.default.removeItem(at: capture) }
         let outURL = capture.appendingPathComponent("stdout"), errURL = capture.appendingPathComponent("stderr")
@@ -41,6 +41,7 @@ final class HostileInputTests: XCTestCase {
         process.executableURL = CLI.binary
         process.arguments = arguments
         process.currentDirectoryURL = outputs
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = try FileHandle(forWritingTo: outURL)
         process.standardError = try FileHandle(forWritingTo: errURL)
         try process.run()
@@ -63,8 +64,10 @@ final class HostileInputTests: XCTestCase {
     }
 
     /// Asserts the acceptance rule for a bad input: exit 1, one non-empty stderr line, nothing written.
-    func expectCleanFailure(_ arguments: [String], _ label: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let r = try run(arguments)
+    @discardableResult
+    func expectCleanFailure(_ arguments: [String], _ label: String, environment: [String: String] = [:],
+                            file: StaticString = #filePath, line: UInt = #line) throws -> Outcome {
+        let r = try run(arguments, environment: environment)
         let context = "\(label): convnext \(arguments.joined(separator: " "))\nstderr: \(r.stderr)"
         XCTAssertFalse(r.timedOut, "timed out: \(context)", file: file, line: line)
         XCTAssertFalse(r.signalled, "crashed (signal \(r.status)): \(context)", file: file, line: line)
@@ -75,6 +78,7 @@ final class HostileInputTests: XCTestCase {
         XCTAssertTrue(lines.allSatisfy { $0.trimmingCharacters(in: .whitespaces).count > 8 }, "empty message: \(context)", file: file, line: line)
         let left = (try? FileManager.default.contentsOfDirectory(atPath: outputs.path)) ?? ["<unreadable>"]
         XCTAssertEqual(left, [], "output folder should stay empty (temp files included): \(context)", file: file, line: line)
+        return r
     }
 
     /// Writes `data` into the inputs folder.

@@ -359,6 +359,32 @@ final class ZooDownloadTests: XCTestCase {
         XCTAssertEqual(all.stderr.split(separator: "\n").count, 4, "one line per failed built-in: \(all.stderr)")
     }
 
+    /// Issue 14, item 10: without a registry size an endless response streamed until the disk was full and
+    /// left an empty cache folder. The cap now comes from the entry's parameter count.
+    func testUnsizedDownloadIsCappedByTheEntryAndLeavesNothing() throws {
+        let path = "/endless/model.safetensors"
+        let parameters = 1000
+        let entry = ZooEntry(name: "unsized_model", tag: "test", sources: [
+            "hub": ZooFile(url: "https://models.invalid\(path)", format: "safetensors"),
+        ], parameterCount: parameters, classes: 10, inputSize: 64)
+        let cap = ModelDownloader.maximumBytes(entry: entry, file: try XCTUnwrap(entry.sources["hub"]))
+        XCTAssertEqual(cap, Int64(parameters * 8 + (16 << 20)))
+        // More than the cap, without Content-Length: stands in for an endless stream.
+        let body = Data(count: Int(cap) + (1 << 20))
+        server.serve(path, .unsized(body, sentBytes: body.count))
+        XCTAssertThrowsError(try ModelDownloader.download(entry, cache: cache, options: options(source: "hub"))) { error in
+            XCTAssertTrue("\(error)".contains("more than the \(cap) bytes"), "\(error)")
+        }
+        XCTAssertEqual(cacheContents(), [], "no partial file")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cacheDir.path), [], "no empty cache folder")
+        // Entries with a size keep it; entries with neither fall back to the loader's limit.
+        let sized = ZooFile(url: "https://x.invalid/a", size: 1234, format: "pth")
+        XCTAssertEqual(ModelDownloader.maximumBytes(entry: entry, file: sized), 1234)
+        var unknown = entry
+        unknown.parameterCount = nil
+        XCTAssertEqual(ModelDownloader.maximumBytes(entry: unknown, file: try XCTUnwrap(entry.sources["hub"])), ModelDownloader.maxUnsizedBytes)
+    }
+
     func testCLIInterruptRemovesThePartialFile() throws {
         let data = try Self.fixture("tiny_opset11.safetensors")
         server.serve(Self.safetensorsPath, .stall(data, sentBytes: data.count / 3))

@@ -95,7 +95,9 @@ public struct DeployableModel: Sendable {
         switch metadata.kind {
         case .quantized:
             try ConvNeXtModel.validate(metadata.model.config) { .invalidModel(path: path, reason: $0) }
-            return DeployableModel(metadata: metadata, payload: .quantized(container.arrays))
+            let model = DeployableModel(metadata: metadata, payload: .quantized(container.arrays))
+            try model.validateMetadata(path: path)
+            return model
         case .float:
             let config = metadata.model.config
             var model = try ConvNeXtModel(config: config, arrays: container.arrays,
@@ -108,7 +110,9 @@ public struct DeployableModel: Sendable {
             model.sourceNodes = nodes
             model.preprocessing = metadata.imageDefaults.defaults
             model.source = ModelSource(path: path, format: DeployableModel.fileExtension, opset: metadata.source.opset)
-            return DeployableModel(metadata: metadata, payload: .float(model))
+            let deployable = DeployableModel(metadata: metadata, payload: .float(model))
+            try deployable.validateMetadata(path: path)
+            return deployable
         }
     }
 

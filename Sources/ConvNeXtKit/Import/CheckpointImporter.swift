@@ -20,11 +20,14 @@ public enum CheckpointImporter {
     /// Reads a `.safetensors` or `.pth` file (recognised by content) into a model for
     /// `inputSize` x `inputSize` images.
     public static func load(data: Data, path: String, inputSize: Int = defaultInputSize) throws -> ConvNeXtModel {
-        if SafetensorsReader.looksLikeSafetensors(data) {
-            return try load(source: SafetensorsReader(data: data, path: path), inputSize: inputSize)
-        }
         if ZipArchive.looksLikeZip(data) {
             return try load(source: PyTorchCheckpointReader(data: data, path: path), inputSize: inputSize)
+        }
+        // A broken header length still gets the safetensors reader's message when the name or the JSON
+        // header's first byte says safetensors.
+        let jsonAtHeader = data.count > 8 && data[data.startIndex + 8] == UInt8(ascii: "{")
+        if SafetensorsReader.looksLikeSafetensors(data) || jsonAtHeader || path.lowercased().hasSuffix(".safetensors") {
+            return try load(source: SafetensorsReader(data: data, path: path), inputSize: inputSize)
         }
         throw ConvNeXtError.invalidModel(path: path, reason: "neither a safetensors file nor a PyTorch zip checkpoint")
     }

@@ -88,9 +88,7 @@ extension ModelLoader {
 
     /// The deployable file at `path`, or nil when it is another kind of model file.
     public static func readDeployable(_ path: String) throws -> DeployableModel? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        let head = (try? handle.read(upToCount: 64)) ?? Data()
-        try? handle.close()
+        guard let head = FileIO.head(path: path, count: 64) else { return nil }
         guard DeployableModel.isDeployable(head) || path.lowercased().hasSuffix(".\(DeployableModel.fileExtension)") else { return nil }
         return try DeployableModel.read(path: path)
     }

@@ -22,7 +22,7 @@ public enum ModelLoader {
             case .deployable:
                 model = try DeployableModel.decode(data, path: path).floatModel(path: path)
             case .safetensors, .pytorchZip:
-                return try CheckpointImporter.load(data: data, path: path,
+                model = try CheckpointImporter.load(data: data, path: path,
                                                    inputSize: inputSize ?? CheckpointImporter.defaultInputSize)
             case .legacyPickle:
                 throw ConvNeXtError.unsupportedModel(path: path,
@@ -30,6 +30,7 @@ public enum ModelLoader {
             case .onnx:
                 model = try ONNXImporter.load(data: data, path: path)
             }
+            try model.checkWeightsAreFinite(path: path)
         }
         if let size = inputSize {
             // ConvNeXt is fully convolutional: the weights run at any multiple of 32.
@@ -46,7 +47,10 @@ public enum ModelLoader {
         init(detecting data: Data, path: String) {
             if DeployableModel.isDeployable(data) || path.lowercased().hasSuffix(".\(DeployableModel.fileExtension)") {
                 self = .deployable
-            } else if SafetensorsReader.looksLikeSafetensors(data) {
+            } else if SafetensorsReader.looksLikeSafetensors(data) || path.lowercased().hasSuffix(".safetensors")
+                        || (data.count > 8 && data[data.startIndex + 8] == UInt8(ascii: "{")) {
+                // By name or by the JSON header's first byte too: a safetensors file with a broken header
+                // length gets the safetensors reader's message, not "not an ONNX protobuf".
                 self = .safetensors
             } else if ZipArchive.looksLikeZip(data) {
                 self = .pytorchZip

@@ -71,13 +71,29 @@ struct ONNXPrimitiveWalker {
         return out
     }
 
-    /// The constant among a binary node's inputs and the other (variable) input.
-    private func splitConstant(_ i: Int) -> (constant: ConstantTensor, other: String)? {
+    /// The constant among a binary node's inputs and the other (variable) input. The constant must be
+    /// floating point (ONNX Runtime refuses, e.g., a Mul of float activations by int64 weights) unless
+    /// `allowInteger` (Pow's exponent may be an integer).
+    private func splitConstant(_ i: Int, allowInteger: Bool = false) throws -> (constant: ConstantTensor, other: String)? {
         let n = node(i)
         guard n.input.count == 2 else { return nil }
-        if let c = graph.constant(n.input[1]), graph.constant(n.input[0]) == nil { return (c, n.input[0]) }
-        if let c = graph.constant(n.input[0]), graph.constant(n.input[1]) == nil { return (c, n.input[1]) }
-        return nil
+        var found: (constant: ConstantTensor, other: String)?
+        if let c = graph.constant(n.input[1]), graph.constant(n.input[0]) == nil { found = (c, n.input[0]) }
+        if let c = graph.constant(n.input[0]), graph.constant(n.input[1]) == nil { found = (c, n.input[1]) }
+        if let found, !found.constant.isFloat, !allowInteger {
+            throw ConvNeXtError.invalidModel(path: path, reason: "\(n.opType) '\(n.name)' combines float activations with the integer tensor '\(found.constant.name)'; weights must be float")
+        }
+        return found
+    }
+
+    /// The floating-point constant `name` read as a weight by node `i`; nil when `name` is not a constant.
+    private func floatConstant(_ name: String, of i: Int) throws -> ConstantTensor? {
+        guard let c = graph.constant(name) else { return nil }
+        guard c.isFloat else {
+            let n = node(i)
+            throw ConvNeXtError.invalidModel(path: path, reason: "\(n.opType) '\(n.name)' reads the integer tensor '\(c.name)' as a weight; weights must be float")
+        }
+        return c
     }
 
     /// Walks from `start` until `stopNode` reads the running tensor (or the graph output is reached).
@@ -156,7 +172,7 @@ struct ONNXPrimitiveWalker {
                 layers.append(RecognisedLayer(primitive: .linear(lin, fromConv: false), nodes: takePending() + nodes))
                 x = out
             case "Mul":
-                guard let (c, _) = splitConstant(i) else { throw fail("Mul '\(n.name)' of two variable tensors") }
+                guard let (c, _) = try splitConstant(i) else { throw fail("Mul '\(n.name)' of two variable tensors") }
                 layers.append(RecognisedLayer(primitive: .scale(c.values), nodes: takePending() + [n.name]))
                 x = try output(i)
             case "GlobalAveragePool":
@@ -202,7 +218,7 @@ struct ONNXPrimitiveWalker {
 
     private func readConv(_ i: Int) throws -> Conv2D {
         let n = node(i)
-        guard n.input.count >= 2, let w = graph.constant(n.input[1]), w.dims.count == 4 else {
+        guard n.input.count >= 2, let w = try floatConstant(n.input[1], of: i), w.dims.count == 4 else {
             throw fail("Conv '\(n.name)' has no constant 4-D weight")
         }
         let groups = try n.int("group", default: 1, path: path)
@@ -218,7 +234,7 @@ struct ONNXPrimitiveWalker {
         }
         var bias = [Float](repeating: 0, count: o)
         if n.input.count >= 3, !n.input[2].isEmpty {
-            guard let b = graph.constant(n.input[2]), b.values.count == o else {
+            guard let b = try floatConstant(n.input[2], of: i), b.values.count == o else {
                 throw fail("Conv '\(n.name)' bias is not a constant of \(o) values")
             }
             bias = b.values
@@ -230,7 +246,7 @@ struct ONNXPrimitiveWalker {
     /// MatMul (+ Add bias) or Gemm, reading the running tensor `input`.
     private func readLinear(_ i: Int, input: String, layout: Layout) throws -> (Linear, String, [String]) {
         let n = node(i)
-        guard n.input.count >= 2, n.input[0] == input, let b = graph.constant(n.input[1]), b.dims.count == 2 else {
+        guard n.input.count >= 2, n.input[0] == input, let b = try floatConstant(n.input[1], of: i), b.dims.count == 2 else {
             throw fail("\(n.opType) '\(n.name)' does not multiply by a constant 2-D weight")
         }
         var weight: [Float]
@@ -254,11 +270,11 @@ struct ONNXPrimitiveWalker {
         var nodes = [n.name]
         var out = try output(i)
         if n.opType == "Gemm", n.input.count >= 3, !n.input[2].isEmpty {
-            guard let c = graph.constant(n.input[2]), c.values.count == outF else { throw fail("Gemm '\(n.name)' bias is not \(outF) constants") }
+            guard let c = try floatConstant(n.input[2], of: i), c.values.count == outF else { throw fail("Gemm '\(n.name)' bias is not \(outF) constants") }
             bias = c.values
         } else if n.opType == "MatMul" {
             let uses = graph.uses(of: out)
-            if uses.count == 1, node(uses[0]).opType == "Add", let (c, _) = splitConstant(uses[0]), c.values.count == outF {
+            if uses.count == 1, node(uses[0]).opType == "Add", let (c, _) = try splitConstant(uses[0]), c.values.count == outF {
                 bias = c.values
                 nodes.append(node(uses[0]).name)
                 out = try output(uses[0])
@@ -272,10 +288,10 @@ struct ONNXPrimitiveWalker {
         let axis = try n.int("axis", default: -1, path: path)
         guard isChannelAxis([axis], layout: layout) else { throw fail("LayerNormalization '\(n.name)' is not over channels (axis \(axis))") }
         let eps = try n.float("epsilon", default: 1e-5, path: path)
-        guard n.input.count >= 2, let w = graph.constant(n.input[1]) else { throw fail("LayerNormalization '\(n.name)' has no constant scale") }
+        guard n.input.count >= 2, let w = try floatConstant(n.input[1], of: i) else { throw fail("LayerNormalization '\(n.name)' has no constant scale") }
         var bias = [Float](repeating: 0, count: w.values.count)
         if n.input.count >= 3, !n.input[2].isEmpty {
-            guard let b = graph.constant(n.input[2]), b.values.count == w.values.count else { throw fail("LayerNormalization '\(n.name)' bias size") }
+            guard let b = try floatConstant(n.input[2], of: i), b.values.count == w.values.count else { throw fail("LayerNormalization '\(n.name)' bias size") }
             bias = b.values
         }
         return (LayerNorm(weight: w.values, bias: bias, epsilon: eps), [n.name])
@@ -298,7 +314,7 @@ struct ONNXPrimitiveWalker {
             throw fail("LayerNorm at '\(x)': the centred tensor is not squared and divided")
         }
         if node(powNode).opType == "Pow" {
-            guard let (c, _) = splitConstant(powNode), c.scalar == 2 else { throw fail("LayerNorm at '\(x)': Pow exponent is not 2") }
+            guard let (c, _) = try splitConstant(powNode, allowInteger: true), c.scalar == 2 else { throw fail("LayerNorm at '\(x)': Pow exponent is not 2") }
         } else {
             guard node(powNode).input.allSatisfy({ $0 == diff }) else { throw fail("LayerNorm at '\(x)': square is not x*x") }
         }
@@ -307,7 +323,7 @@ struct ONNXPrimitiveWalker {
             throw fail("LayerNorm at '\(x)': variance is not a channel mean")
         }
         let addEps = try soleUse(of: try output(varMean))
-        guard node(addEps).opType == "Add", let (epsTensor, _) = splitConstant(addEps), let eps = epsTensor.scalar else {
+        guard node(addEps).opType == "Add", let (epsTensor, _) = try splitConstant(addEps), let eps = epsTensor.scalar else {
             throw fail("LayerNorm at '\(x)': no constant epsilon")
         }
         let sqrt = try soleUse(of: try output(addEps))
@@ -320,13 +336,13 @@ struct ONNXPrimitiveWalker {
         var bias: [Float]? = nil
         var channels: Int? = nil
         let mulUses = graph.uses(of: out)
-        if mulUses.count == 1, node(mulUses[0]).opType == "Mul", let (w, _) = splitConstant(mulUses[0]) {
+        if mulUses.count == 1, node(mulUses[0]).opType == "Mul", let (w, _) = try splitConstant(mulUses[0]) {
             weight = w.values
             channels = w.values.count
             nodes.append(node(mulUses[0]).name)
             out = try output(mulUses[0])
             let addUses = graph.uses(of: out)
-            if addUses.count == 1, node(addUses[0]).opType == "Add", let (b, _) = splitConstant(addUses[0]), b.values.count == w.values.count {
+            if addUses.count == 1, node(addUses[0]).opType == "Add", let (b, _) = try splitConstant(addUses[0]), b.values.count == w.values.count {
                 bias = b.values
                 nodes.append(node(addUses[0]).name)
                 out = try output(addUses[0])
@@ -343,22 +359,22 @@ struct ONNXPrimitiveWalker {
         let uses = graph.uses(of: x)
         guard uses.count == 2 else { return nil }
         // The branch into erf: Div(x, sqrt2) or Mul(x, 1/sqrt2).
-        guard let scaleNode = uses.first(where: {
+        guard let scaleNode = try uses.first(where: {
             let n = node($0)
-            guard let (c, other) = splitConstant($0), other == x, let v = c.scalar else { return false }
+            guard let (c, other) = try splitConstant($0), other == x, let v = c.scalar else { return false }
             return (n.opType == "Div" && abs(v - 1.4142135) < 1e-4) || (n.opType == "Mul" && abs(v - 0.70710677) < 1e-4)
         }) else { return nil }
         guard let otherNode = uses.first(where: { $0 != scaleNode }), node(otherNode).opType == "Mul" else { return nil }
         let erf = try soleUse(of: try output(scaleNode))
         guard node(erf).opType == "Erf" else { return nil }
         let addOne = try soleUse(of: try output(erf))
-        guard node(addOne).opType == "Add", let (one, _) = splitConstant(addOne), one.scalar == 1 else {
+        guard node(addOne).opType == "Add", let (one, _) = try splitConstant(addOne), one.scalar == 1 else {
             throw fail("GELU at '\(x)': erf is not followed by + 1")
         }
         let onePlusErf = try output(addOne)
         var names = [scaleNode, erf, addOne, otherNode].map { node($0).name }
         let other = node(otherNode)
-        if let (half, _) = splitConstant(otherNode) {
+        if let (half, _) = try splitConstant(otherNode) {
             // x * 0.5 first, then * (1 + erf).
             guard half.scalar == 0.5 else { return nil }
             let final = try soleUse(of: try output(otherNode))
@@ -370,7 +386,7 @@ struct ONNXPrimitiveWalker {
         }
         guard Set(other.input) == [x, onePlusErf] else { throw fail("GELU at '\(x)': unexpected product") }
         let halfNode = try soleUse(of: try output(otherNode))
-        guard node(halfNode).opType == "Mul", let (half, _) = splitConstant(halfNode), half.scalar == 0.5 else {
+        guard node(halfNode).opType == "Mul", let (half, _) = try splitConstant(halfNode), half.scalar == 0.5 else {
             throw fail("GELU at '\(x)': missing * 0.5")
         }
         names.append(node(halfNode).name)

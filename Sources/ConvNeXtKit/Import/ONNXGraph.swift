@@ -19,6 +19,9 @@ struct ONNXGraph {
     /// Number of float elements in all initializers, as the zoo counts parameters.
     let initializerElementCount: Int
 
+    /// ai.onnx opsets read: 7 (the oldest ONNX Runtime runs) to 23 (the newest this reader knows).
+    static let opsetRange = 7...23
+
     /// Largest tensor accepted from a file (element count); protects against absurd dims.
     static let maxTensorElements = 1 << 28
 
@@ -36,11 +39,22 @@ struct ONNXGraph {
             throw ConvNeXtError.invalidModel(path: path, reason: "no graph or no nodes (truncated or not ONNX)")
         }
         let graph = model.graph
-        opset = Int(model.opsetImport.first { $0.domain.isEmpty || $0.domain == "ai.onnx" }?.version ?? 0)
+        guard let declared = model.opsetImport.first(where: { $0.domain.isEmpty || $0.domain == "ai.onnx" })?.version else {
+            throw ConvNeXtError.invalidModel(path: path, reason: "the model imports no ai.onnx opset")
+        }
+        guard declared >= Int64(Self.opsetRange.lowerBound), declared <= Int64(Self.opsetRange.upperBound) else {
+            throw ConvNeXtError.unsupportedModel(path: path, reason: "opset \(declared) is outside the supported \(Self.opsetRange.lowerBound)...\(Self.opsetRange.upperBound)")
+        }
+        opset = Int(declared)
 
         var constants: [String: ConstantTensor] = [:]
         var initializerCount = 0
         for tensor in graph.initializer {
+            // ONNX Runtime uses the first of two same-named initializers, a last-wins reader the other:
+            // refuse, as onnx.checker does.
+            guard constants[tensor.name] == nil else {
+                throw ConvNeXtError.invalidModel(path: path, reason: "initializer '\(tensor.name)' is defined twice")
+            }
             let decoded = try ConstantTensor(tensor, path: path)
             constants[tensor.name] = decoded
             if decoded.isFloat { initializerCount += decoded.values.count }
@@ -70,7 +84,12 @@ struct ONNXGraph {
                 guard node.output.count == 1 else {
                     throw ConvNeXtError.invalidModel(path: path, reason: "Constant node '\(node.name)' needs one output")
                 }
-                constants[node.output[0]] = try ConstantTensor(constantNode: node, path: path)
+                guard constants[node.output[0]] == nil else {
+                    throw ConvNeXtError.invalidModel(path: path, reason: "Constant node '\(node.name)' redefines '\(node.output[0])'")
+                }
+                var constant = try ConstantTensor(constantNode: node, path: path)
+                constant.name = node.output[0]
+                constants[node.output[0]] = constant
             default:
                 var node = node
                 node.input = node.input.map(resolve)
@@ -88,9 +107,14 @@ struct ONNXGraph {
             throw ConvNeXtError.unsupportedModel(path: path, reason: "expected one image input, found \(graphInputs.count)")
         }
         inputName = input.name
-        inputShape = input.type.tensorType.shape.dim.map { dim -> Int? in
-            if case .dimValue(let v)? = dim.value, v > 0, v < 1 << 20 { return Int(v) }
-            return nil
+        // Symbolic dims (dim_param or none) are free; a fixed dim must be a usable size (ONNX Runtime
+        // refuses 0-sized inputs; reading them as "unknown" would silently run at 224).
+        inputShape = try input.type.tensorType.shape.dim.enumerated().map { index, dim -> Int? in
+            guard case .dimValue(let v)? = dim.value else { return nil }
+            guard v > 0, v < 1 << 20 else {
+                throw ConvNeXtError.invalidModel(path: path, reason: "input '\(input.name)' dimension \(index) is \(v); it must be between 1 and \(1 << 20)")
+            }
+            return Int(v)
         }
         outputNames = graph.output.map { resolve($0.name) }
 
@@ -129,6 +153,8 @@ struct HiddenUse: Hashable {
 
 /// A constant tensor from an initializer or a Constant node, as float values.
 struct ConstantTensor {
+    /// The initializer's or Constant node's name, for messages.
+    var name = ""
     var dims: [Int]
     var values: [Float]
     /// False for integer tensors (shapes, axes), which are not parameters.
@@ -142,6 +168,7 @@ struct ConstantTensor {
 
     init(_ t: Onnx_TensorProto, path: String) throws {
         let name = t.name
+        self.name = name
         if t.dataLocation == 1 {
             throw ConvNeXtError.unsupportedModel(path: path, reason: "tensor '\(name)' uses external data files, which are not supported")
         }

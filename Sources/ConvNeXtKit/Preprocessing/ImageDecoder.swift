@@ -55,7 +55,10 @@ public enum ImageDecoder {
         } else {
             other = "not an image"
         }
-        throw ConvNeXtError.invalidInput(path: path, reason: "unsupported image format (\(other)); expected JPEG or PNG")
+        // Raw frames carry no header: name the flag that reads them.
+        let ext = path.split(separator: ".").last.map { $0.lowercased() } ?? ""
+        let hint = ["nv12", "yuv"].contains(ext) ? "; for a raw NV12 frame pass --nv12 WIDTHxHEIGHT" : ""
+        throw ConvNeXtError.invalidInput(path: path, reason: "unsupported image format (\(other)); expected JPEG or PNG\(hint)")
     }
 
     /// Rejects dimensions that are empty or too large, before anything is allocated.

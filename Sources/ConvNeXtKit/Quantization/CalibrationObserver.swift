@@ -13,8 +13,20 @@ public enum CalibrationMethod: String, Sendable, Codable, CaseIterable {
 
 /// Statistics of one tensor over the calibration set: range and a 2048-bin histogram of |x|
 /// whose bin width doubles (merging bin pairs) whenever a larger value arrives.
+///
+/// Degenerate data has a defined outcome instead of a trap or an endless loop: magnitudes below
+/// `negligibleMagnitude` (denormals, 1e-37) count as zero in the histogram (the bin width never goes
+/// below `minimumBinWidth`, so 1 / width stays finite), and the bin width doubles at most
+/// `maximumGrowths` times per call, which covers the whole Float range. All-zero, denormal and constant
+/// tensors then get the ranges `ActivationQuantization.range` defines for them.
 public struct TensorObserver: Sendable {
     public static let bins = 2048
+    /// Magnitudes at or below this are histogrammed as zero (they quantise to zero at any useful scale).
+    public static let negligibleMagnitude: Float = 1e-30
+    /// The narrowest bin: the negligible magnitude spread over the bins (about 4.9e-34, a normal float).
+    public static let minimumBinWidth: Float = negligibleMagnitude / Float(bins)
+    /// More doublings than any finite bin width can take before reaching infinity (2^128 / 2^-111).
+    static let maximumGrowths = 256
     public private(set) var minimum: Float = .infinity
     public private(set) var maximum: Float = -.infinity
     public private(set) var binWidth: Float = 0
@@ -25,7 +37,7 @@ public struct TensorObserver: Sendable {
 
     public init() {}
 
-    /// Adds values to the statistics.
+    /// Adds values to the statistics (non-finite values are skipped).
     public mutating func observe<C: Collection>(_ values: C) where C.Element == Float {
         var lo = minimum, hi = maximum, sq = 0.0
         var largest: Float = 0
@@ -39,20 +51,29 @@ public struct TensorObserver: Sendable {
         maximum = hi
         sumOfSquares += sq
         if binWidth == 0 {
-            guard largest > 0 else {
+            guard largest > Self.negligibleMagnitude else {
                 count += values.count
                 histogram[0] += Double(values.count)
                 return
             }
-            binWidth = largest / Float(Self.bins)
+            binWidth = Swift.max(Self.minimumBinWidth, largest / Float(Self.bins))
         }
-        while largest >= binWidth * Float(Self.bins) { grow() }
+        var growths = 0
+        while largest >= binWidth * Float(Self.bins), growths < Self.maximumGrowths {
+            grow()
+            growths += 1
+        }
         let inv = 1 / binWidth
         for v in values where v.isFinite {
-            let i = Swift.min(Self.bins - 1, Int(abs(v) * inv))
-            histogram[i] += 1
+            histogram[Self.bin(abs(v) * inv)] += 1
         }
         count += values.count
+    }
+
+    /// The bin of a magnitude already divided by the bin width; clamps in Float before converting,
+    /// so no value (however large) can trap the Int conversion.
+    static func bin(_ scaled: Float) -> Int {
+        scaled < Float(bins - 1) ? Swift.max(0, Int(scaled)) : bins - 1
     }
 
     /// The same histogram layout with nothing observed (for per-thread observers that merge later).
@@ -81,10 +102,14 @@ public struct TensorObserver: Sendable {
             histogram[0] += zeros
             return
         }
-        while binWidth * Float(Self.bins) < other.histogramRange { grow() }
+        var growths = 0
+        while binWidth * Float(Self.bins) < other.histogramRange, growths < Self.maximumGrowths {
+            grow()
+            growths += 1
+        }
         for j in 0..<Self.bins where other.histogram[j] > 0 {
-            let center = (Double(j) + 0.5) * Double(other.binWidth)
-            histogram[Swift.min(Self.bins - 1, Int(center / Double(binWidth)))] += other.histogram[j]
+            let center = (Double(j) + 0.5) * Double(other.binWidth) / Double(binWidth)
+            histogram[center < Double(Self.bins - 1) ? Swift.max(0, Int(center)) : Self.bins - 1] += other.histogram[j]
         }
     }
 

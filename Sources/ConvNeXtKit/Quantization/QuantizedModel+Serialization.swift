@@ -179,6 +179,7 @@ extension QuantizedModel {
         func floats(_ name: String, _ count: Int) throws -> [Float] {
             guard case .f32(let v)? = byName[name] else { throw fail("array \(name) (f32) is missing") }
             guard v.count == count else { throw fail("array \(name) has \(v.count) values, expected \(count)") }
+            if let bad = v.firstIndex(where: { !$0.isFinite }) { throw fail("array \(name) holds \(v[bad]) at element \(bad); values must be finite") }
             return v
         }
         func linear(_ name: String, out: Int, inputs: Int) throws -> QuantizedLinear {
@@ -237,6 +238,12 @@ extension QuantizedModel {
         }
         stages = qStages
         let last = cfg.dims[cfg.dims.count - 1]
+        let epsilons = [m.stemNormEpsilon, m.headNormEpsilon] + m.stages.flatMap { stage in
+            (stage.downsampleEpsilon.map { [$0] } ?? []) + stage.blocks.map(\.normEpsilon)
+        }
+        guard epsilons.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+            throw fail("a LayerNorm epsilon in the metadata is negative or not finite (\(epsilons.filter { !($0.isFinite && $0 >= 0) }))")
+        }
         headNormEpsilon = m.headNormEpsilon
         headNormWeight = try floats("head.norm.weight", last)
         headNormBias = try floats("head.norm.bias", last)

@@ -48,15 +48,25 @@ public struct ActivationQuantization: Sendable, Equatable, Codable {
     /// The largest quantised value: 255 or 65535.
     public var maxLevel: Int32 { precision == .int16 ? 65535 : 255 }
 
+    /// Scales below this are degenerate ranges: the scale becomes 1 (see `range`).
+    public static let smallestScale: Float = 1e-12
+
     /// Parameters covering [lower, upper] (widened to include 0) at `precision`, asymmetric.
+    ///
+    /// Degenerate ranges are defined, not trapped: non-finite bounds count as 0; a range narrower than
+    /// `levels * smallestScale` (all zero, denormal or otherwise negligible values, e.g. a tensor of
+    /// 1e-37) gets scale 1 with the zero point at the level nearest 0, so such values quantise to
+    /// (dequantised) 0; a range wider than Float can hold is capped at the largest finite scale. A
+    /// constant tensor c is the range [min(c, 0), max(c, 0)].
     public static func range(lower: Float, upper: Float, precision: Precision, method: String) -> ActivationQuantization {
         guard precision != .float else {
             return ActivationQuantization(precision: .float, scale: 1, zeroPoint: 0, lower: lower, upper: upper, method: method)
         }
         let lo = min(lower.isFinite ? lower : 0, 0), hi = max(upper.isFinite ? upper : 0, 0)
         let levels: Float = precision == .int16 ? 65535 : 255
-        var scale = (hi - lo) / levels
-        if !(scale > 1e-12) { scale = 1 }
+        // In Double: hi - lo can overflow Float (e.g. -3e38...3e38).
+        var scale = Float(Swift.min(Double(Float.greatestFiniteMagnitude), (Double(hi) - Double(lo)) / Double(levels)))
+        if !(scale > smallestScale) { scale = 1 }
         let zp = Int32(max(0, min(levels, (-lo / scale).rounded(.toNearestOrEven))))
         return ActivationQuantization(precision: precision, scale: scale, zeroPoint: zp, lower: lo, upper: hi, method: method)
     }

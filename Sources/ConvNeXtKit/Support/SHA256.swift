@@ -101,9 +101,7 @@ public struct SHA256: Sendable {
 
     /// The hex digest of a file, read in 1 MiB chunks (never the whole file at once).
     public static func hex(file path: String) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw ConvNeXtError.io(path: path, reason: "cannot open for reading")
-        }
+        let handle = FileHandle(fileDescriptor: try FileIO.openRegularFile(path: path), closeOnDealloc: true)
         defer { try? handle.close() }
         var hasher = SHA256()
         do {
@@ -111,7 +109,7 @@ public struct SHA256: Sendable {
                 hasher.update(chunk)
             }
         } catch {
-            throw ConvNeXtError.io(path: path, reason: "read failed: \(error.localizedDescription)")
+            throw ConvNeXtError.io(path: path, reason: "read failed: \(FileIO.describe(error))")
         }
         return hasher.hexDigest()
     }

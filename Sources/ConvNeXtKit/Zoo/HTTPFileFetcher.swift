@@ -72,7 +72,7 @@ final class HTTPFileFetcher: NSObject, URLSessionDataDelegate, @unchecked Sendab
                 // On disk before the caller renames it into place.
                 try handle.synchronize()
             } catch {
-                failure = .io(path: destination, reason: "cannot write: \(error.localizedDescription)")
+                failure = .io(path: destination, reason: "cannot write: \(FileIO.describe(error))")
             }
         }
         try? handle.close()
@@ -124,7 +124,7 @@ final class HTTPFileFetcher: NSObject, URLSessionDataDelegate, @unchecked Sendab
         do {
             try output.write(contentsOf: data)
         } catch {
-            failure = .io(path: destination, reason: "cannot write: \(error.localizedDescription)")
+            failure = .io(path: destination, reason: "cannot write: \(FileIO.describe(error))")
             dataTask.cancel()
             return
         }

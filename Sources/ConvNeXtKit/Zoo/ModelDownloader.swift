@@ -62,8 +62,20 @@ public struct DownloadResult: Sendable {
 /// Fetches registry entries into the cache: to a temporary file beside the final one, verified
 /// (size, SHA-256, loads as the expected model), then renamed into place.
 public enum ModelDownloader {
-    /// Largest file accepted when the registry gives no size (the model loader's own limit).
+    /// Largest file accepted when the registry gives neither a size nor a parameter count (the model
+    /// loader's own limit).
     public static let maxUnsizedBytes: Int64 = 2 << 30
+
+    /// The most bytes accepted for `file` of `entry`: its size when the registry gives one; else 8 bytes
+    /// per parameter (float64 weights) plus 16 MiB of container and metadata when the parameter count is
+    /// known (the built-in hub entries: about 46 MB for atto instead of 2 GiB); else `maxUnsizedBytes`.
+    public static func maximumBytes(entry: ZooEntry, file: ZooFile) -> Int64 {
+        if let size = file.size { return size }
+        if let parameters = entry.parameterCount, parameters > 0 {
+            return Swift.min(maxUnsizedBytes, Int64(parameters) * 8 + (16 << 20))
+        }
+        return maxUnsizedBytes
+    }
 
     /// Downloads and verifies `entry` unless a verified copy is cached.
     public static func download(_ entry: ZooEntry, cache: ModelCache, options: DownloadOptions = DownloadOptions()) throws -> DownloadResult {
@@ -79,19 +91,26 @@ public enum ModelDownloader {
         guard let url else { throw ConvNeXtError.usage("\(entry.id): '\(file.url)' is not a URL") }
 
         let folder = final.deletingLastPathComponent()
+        // Folders this download creates, deepest first, removed again if it fails.
+        var created: [String] = []
+        var missing = folder.path
+        while !missing.isEmpty, missing != "/", missing != ".", !FileManager.default.fileExists(atPath: missing) {
+            created.append(missing)
+            missing = FileIO.folderPart(of: missing)
+        }
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
-            throw ConvNeXtError.io(path: folder.path, reason: "cannot create the cache folder: \(error.localizedDescription)")
+            throw ConvNeXtError.io(path: folder.path, reason: "cannot create the cache folder: \(FileIO.describe(error))")
         }
         ModelCache.removeStaleTemporaryFiles(in: folder)
 
         let temp = ModelCache.temporaryPath(for: final)
-        inProgress.insert(temp.path)
+        let slot = TemporaryFiles.register(temp.path)
         defer {
             // Gone already when renamed into place; on any failure this removes the partial file.
             unlink(temp.path)
-            inProgress.remove(temp.path)
+            TemporaryFiles.unregister(slot)
         }
         let started = Date()
         let label = entry.id
@@ -113,7 +132,7 @@ public enum ModelDownloader {
         var transferSeconds = 0.0
         let marker: VerificationMarker
         do {
-            fetched = try HTTPFileFetcher.fetch(url: url, to: temp.path, maxBytes: file.size ?? maxUnsizedBytes,
+            fetched = try HTTPFileFetcher.fetch(url: url, to: temp.path, maxBytes: maximumBytes(entry: entry, file: file),
                                                 timeout: options.timeout, progress: onBytes)
             transferSeconds = Date().timeIntervalSince(started)
             phase(.verifying, fetched.bytes, fetched.bytes, elapsed: transferSeconds)
@@ -122,7 +141,8 @@ public enum ModelDownloader {
         } catch {
             phase(.failed, 0, nil)
             unlink(temp.path)
-            rmdir(folder.path)  // only succeeds when empty: a failed first download leaves no trace
+            // rmdir only succeeds on empty folders: a failed first download leaves no trace.
+            for path in created { rmdir(path) }
             throw error
         }
         // The old marker describes the old file: drop it before the new file takes its place.
@@ -170,25 +190,4 @@ public enum ModelDownloader {
         guard let result = components.url else { throw ConvNeXtError.usage("cannot combine '\(base)' with '\(url)'") }
         return result
     }
-
-    // MARK: - Interrupts
-
-    /// Temporary files being written now, for `removeFilesInProgress`.
-    private static let inProgress = PathSet()
-
-    /// Deletes the partial files of downloads running in this process. For signal handlers
-    /// (SIGINT, SIGTERM) that end the process mid-download; files of killed processes are
-    /// removed by the next download into the same folder.
-    public static func removeFilesInProgress() {
-        for path in inProgress.all() { unlink(path) }
-    }
-}
-
-/// A set of paths behind a lock.
-private final class PathSet: @unchecked Sendable {
-    private let lock = NSLock()
-    private var paths: Set<String> = []
-    func insert(_ path: String) { lock.lock(); paths.insert(path); lock.unlock() }
-    func remove(_ path: String) { lock.lock(); paths.remove(path); lock.unlock() }
-    func all() -> [String] { lock.lock(); defer { lock.unlock() }; return Array(paths) }
 }

@@ -55,20 +55,54 @@ public enum CalibrationData {
         imageExtensions.contains(URL(fileURLWithPath: path).pathExtension.lowercased())
     }
 
-    /// Every non-hidden regular file under `directory`, recursively, sorted by relative path.
+    /// Deepest folder nesting `listFiles` descends into.
+    public static let maxFolderDepth = 64
+
+    /// Every non-hidden file under `directory`, recursively, sorted by relative path. Symbolic links are
+    /// followed, to files and to folders (as `eval` does); a folder reached twice through links (a link
+    /// loop) is refused with one line, as are broken links and entries that are not regular files or
+    /// folders (FIFOs, devices), rather than calibrating silently on fewer samples.
     public static func listFiles(directory: String) throws -> [String] {
-        let root = URL(fileURLWithPath: directory).standardizedFileURL
-        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey],
-                                                          options: [.skipsHiddenFiles]) else {
-            throw ConvNeXtError.io(path: directory, reason: "cannot list the folder")
-        }
+        let root = URL(fileURLWithPath: directory).standardizedFileURL.path
+        let rootPath = root.hasSuffix("/") ? root : root + "/"
         var relative: [String] = []
-        let rootPath = root.path.hasSuffix("/") ? root.path : root.path + "/"
-        for case let url as URL in walker {
-            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
-            let full = url.standardizedFileURL.path
-            relative.append(full.hasPrefix(rootPath) ? String(full.dropFirst(rootPath.count)) : full)
+        var visited: Set<[UInt64]> = []
+        func walk(_ folder: String, prefix: String, depth: Int) throws {
+            var info = stat()
+            guard stat(folder, &info) == 0 else {
+                throw ConvNeXtError.io(path: folder, reason: "cannot list the folder: \(FileIO.describeErrno(errno))")
+            }
+            guard visited.insert([UInt64(info.st_dev), UInt64(info.st_ino)]).inserted else {
+                throw ConvNeXtError.invalidInput(path: folder, reason: "a symbolic link loop: this folder is reached twice")
+            }
+            guard depth <= maxFolderDepth else {
+                throw ConvNeXtError.invalidInput(path: folder, reason: "calibration folders nest deeper than \(maxFolderDepth) levels")
+            }
+            let names: [String]
+            do {
+                names = try FileManager.default.contentsOfDirectory(atPath: folder)
+            } catch {
+                throw ConvNeXtError.io(path: folder, reason: "cannot list the folder")
+            }
+            for name in names where !name.hasPrefix(".") {
+                let path = folder.hasSuffix("/") ? folder + name : folder + "/" + name
+                var entry = stat()
+                guard stat(path, &entry) == 0 else {
+                    let code = errno
+                    var link = stat()
+                    if lstat(path, &link) == 0, link.st_mode & S_IFMT == S_IFLNK {
+                        throw ConvNeXtError.invalidInput(path: path, reason: "a broken symbolic link (\(FileIO.describeErrno(code)))")
+                    }
+                    throw ConvNeXtError.io(path: path, reason: "cannot read: \(FileIO.describeErrno(code))")
+                }
+                switch entry.st_mode & S_IFMT {
+                case S_IFDIR: try walk(path, prefix: prefix + name + "/", depth: depth + 1)
+                case S_IFREG: relative.append(prefix + name)
+                default: throw ConvNeXtError.invalidInput(path: path, reason: "is not a regular file or folder (a FIFO, socket or device)")
+                }
+            }
         }
+        try walk(root, prefix: "", depth: 0)
         return relative.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { rootPath + $0 }
     }
 
@@ -108,6 +142,9 @@ public enum CalibrationData {
                 guard t.count == count else {
                     throw ConvNeXtError.invalidInput(path: file, reason: "decoded to \(t.count) values, the model input needs \(count)")
                 }
+                if let bad = t.data.firstIndex(where: { !$0.isFinite }) {
+                    throw ConvNeXtError.invalidInput(path: file, reason: "value \(bad) becomes \(t.data[bad]) after norm_type \(preprocessing.normType.rawValue) (mean_value, scale_value); calibration data must stay finite")
+                }
                 tensors.append(Tensor(shape: inputShape, data: t.data))
                 progress?(i + 1, files.count)
             }
@@ -121,7 +158,9 @@ public enum CalibrationData {
             var tensors: [Tensor] = []
             var low = Float.infinity, high = -Float.infinity
             for (i, file) in files.enumerated() {
-                let size = ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? NSNumber)?.intValue ?? -1
+                // stat follows symlinks (attributesOfItem would give the link's own size).
+                var info = stat()
+                let size = stat(file, &info) == 0 ? Int(info.st_size) : -1
                 guard size == expected else {
                     var reason = "calibration file holds \(size) bytes, expected \(expected) (\(dataType.rawValue) NCHW \(shapeText))"
                     let other: CompileConfig.CalibrationDataType = dataType == .float32 ? .uint8 : .float32
@@ -147,6 +186,9 @@ public enum CalibrationData {
                     high = Swift.max(high, v)
                 }
                 preprocessing.normalise(&data, channels: channels)
+                if let bad = data.firstIndex(where: { !$0.isFinite }) {
+                    throw ConvNeXtError.invalidInput(path: file, reason: "value \(bad) becomes \(data[bad]) after norm_type \(preprocessing.normType.rawValue) (mean_value, scale_value); calibration data must stay finite")
+                }
                 tensors.append(Tensor(shape: inputShape, data: data))
                 progress?(i + 1, files.count)
             }

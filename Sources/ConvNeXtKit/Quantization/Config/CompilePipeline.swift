@@ -168,31 +168,56 @@ public enum CompilePipeline {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let reportJSONData = try encoder.encode(reportJSON)
 
-        try createDirectory(config.model.workingDir, origin: config.located("model_parameters.working_dir"), configPath: config.path)
+        // All outputs are written together: temporary files first, renamed only when every one of them
+        // succeeded, so a failing compile (full disk, bad path) writes nothing. Folders this compile
+        // created are removed again on failure.
+        var createdFolders: [String] = []
+        var outputs: [(path: String, data: Data)] = []
         var dumpDirectory: String?
-        if config.model.layerOutDump, !outcome.layerDumps.isEmpty {
-            let dir = config.layerDumpDirectory
-            try createDirectory(dir, origin: "layer_out_dump", configPath: config.path)
-            for (i, dump) in outcome.layerDumps.enumerated() {
-                let stem = String(format: "%03d_", i) + dump.layer.description
-                try dump.float.writeRaw(path: "\(dir)/\(stem)_float.f32")
-                try dump.quantized.writeRaw(path: "\(dir)/\(stem)_quantized.f32")
+        do {
+            try createDirectory(config.model.workingDir, origin: config.located("model_parameters.working_dir"),
+                                configPath: config.path, created: &createdFolders)
+            if config.model.layerOutDump, !outcome.layerDumps.isEmpty {
+                let dir = config.layerDumpDirectory
+                try createDirectory(dir, origin: "layer_out_dump", configPath: config.path, created: &createdFolders)
+                for (i, dump) in outcome.layerDumps.enumerated() {
+                    let stem = String(format: "%03d_", i) + dump.layer.description
+                    outputs.append(("\(dir)/\(stem)_float.f32", littleEndianBytes(dump.float.data)))
+                    outputs.append(("\(dir)/\(stem)_quantized.f32", littleEndianBytes(dump.quantized.data)))
+                }
+                dumpDirectory = dir
             }
-            dumpDirectory = dir
+            outputs.append((config.reportTextPath, Data(reportText.utf8)))
+            outputs.append((config.reportJSONPath, reportJSONData))
+            outputs.append((config.outputModelPath, modelBytes))
+            try FileIO.writeAllAtomically(outputs)
+        } catch {
+            for folder in createdFolders.reversed() { rmdir(folder) }
+            throw error
         }
-        try FileIO.writeAtomically(path: config.reportTextPath, data: Data(reportText.utf8))
-        try FileIO.writeAtomically(path: config.reportJSONPath, data: reportJSONData)
-        try FileIO.writeAtomically(path: config.outputModelPath, data: modelBytes)
         return CompileResult(modelPath: config.outputModelPath, reportTextPath: config.reportTextPath,
                              reportJSONPath: config.reportJSONPath, layerDumpDirectory: dumpDirectory, plan: plan,
                              calibrationCount: calibration.tensors.count, reportText: reportText, warnings: warnings)
     }
 
-    private static func createDirectory(_ dir: String, origin: String, configPath: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        } catch {
-            throw ConvNeXtError.invalidConfig(path: configPath, reason: "\(origin): cannot create folder \(dir): \(error.localizedDescription)")
+    /// Creates `dir` and any missing parents, appending each folder it created to `created`.
+    private static func createDirectory(_ dir: String, origin: String, configPath: String, created: inout [String]) throws {
+        var missing: [String] = []
+        var current = dir
+        while current.count > 1, current.hasSuffix("/") { current.removeLast() }
+        var isDir: ObjCBool = false
+        while !current.isEmpty, current != "/", current != ".", !FileManager.default.fileExists(atPath: current, isDirectory: &isDir) {
+            missing.append(current)
+            current = FileIO.folderPart(of: current)
+        }
+        for folder in missing.reversed() {
+            if mkdir(folder, 0o777) != 0, errno != EEXIST {
+                throw ConvNeXtError.invalidConfig(path: configPath, reason: "\(origin): cannot create folder \(folder): \(FileIO.describeErrno(errno))")
+            }
+            created.append(folder)
+        }
+        if FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), !isDir.boolValue {
+            throw ConvNeXtError.invalidConfig(path: configPath, reason: "\(origin): \(dir) is a file, expected a folder")
         }
     }
 

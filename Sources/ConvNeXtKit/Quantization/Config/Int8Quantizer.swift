@@ -85,11 +85,20 @@ extension DeployableModel {
                 case .uint8(let v): return SerializedArray(name: a.name, data: .i8(v.map { Int8(bitPattern: $0) }))
                 }
             }
-            return try QuantizedModel(deserializing: SerializedQuantizedModel(metadata: metadata, arrays: parts))
+            let model = try QuantizedModel(deserializing: SerializedQuantizedModel(metadata: metadata, arrays: parts))
+            // `info` prints the deployable metadata's architecture: it must be the one that runs.
+            let described = self.metadata.model.config
+            guard model.config == described else {
+                throw ConvNeXtError.invalidModel(path: path, reason: "metadata model (dims \(described.dims), depths \(described.depths), \(described.numClasses) classes, input \(described.inputWidth)x\(described.inputHeight)) differs from the quantized model it holds (dims \(model.config.dims), depths \(model.config.depths), \(model.config.numClasses) classes, input \(model.config.inputWidth)x\(model.config.inputHeight))")
+            }
+            return model
+        } catch ConvNeXtError.invalidModel(_, let reason) {
+            // The deserializer does not know the file: name it here.
+            throw ConvNeXtError.invalidModel(path: path, reason: reason)
         } catch let error as ConvNeXtError {
             throw error
         } catch {
-            throw ConvNeXtError.invalidModel(path: path, reason: "quantization metadata does not decode (\(error))")
+            throw ConvNeXtError.invalidModel(path: path, reason: "quantization metadata does not decode (\(DeployableModel.describe(error)))")
         }
     }
 }
