@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../Sources/CConvNeXtKernels/cnxk_internal.h"
@@ -62,12 +63,14 @@ typedef struct {
 static const qgemm_kernel qgemm_kernels[] = {
     {"qu8_gemm_4x16c4__portable", Q_PORTABLE, 1, cnxq_gemm_u8s8_4x16c4_portable},
 #if defined(__x86_64__)
+    {"qu8_gemm_4x8c4__avx2", Q_AVX2, 1, cnxq_gemm_u8s8_4x8c4_avx2w},
     {"qu8_gemm_4x16c4__avx2", Q_AVX2, 1, cnxq_gemm_u8s8_4x16c4_avx2},
     {"qu8_gemm_4x16c4__avx512", Q_AVX512, 1, cnxq_gemm_u8s8_4x16c4_avx512bw},
     {"qu8_gemm_6x64c4__avx512vnni", Q_AVX512VNNI, 1, cnxq_gemm_u8s8_6x64c4_avx512vnni},
 #endif
     {"qu16_gemm_4x16c4__portable", Q_PORTABLE, 2, cnxq_gemm_u16s8_4x16c4_portable},
 #if defined(__x86_64__)
+    {"qu16_gemm_2x8c4__avx2", Q_AVX2, 2, cnxq_gemm_u16s8_2x8c4_avx2w},
     {"qu16_gemm_4x16c4__avx2", Q_AVX2, 2, cnxq_gemm_u16s8_4x16c4_avx2},
     {"qu16_gemm_4x16c4__avx512", Q_AVX512, 2, cnxq_gemm_u16s8_4x16c4_avx512bw},
     {"qu16_gemm_6x32c4__avx512vnni", Q_AVX512VNNI, 2, cnxq_gemm_u16s8_6x32c4_avx512vnni},
@@ -878,6 +881,62 @@ static int test_table_coverage(size_t *cases) {
         if (!found) { FAILF("table entry %s is not tested here", e->name); ok = 0; }
     }
     return ok;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Benchmark (informational): the int8 GEMMs runnable here on whole layers, one thread.
+
+static double q_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void int8_bench(void) {
+    // (m, k, n) of pointwise layers, and the epilogue kind.
+    static const size_t shapes[][4] = {
+        {48, 160, 160, CNXQ_OUT_F32}, {196, 320, 1280, CNXQ_OUT_GELU_U8}, {196, 1280, 320, CNXQ_OUT_F32_ADD},
+    };
+    for (size_t si = 0; si < COUNT(shapes); si++) {
+        const size_t m = shapes[si][0], k = shapes[si][1], n = shapes[si][2], kg = (k + 3) / 4;
+        uint8_t *a = malloc(m * kg * 4), *a_lo = malloc(m * kg * 4);
+        int8_t *w = malloc(n * k), *packed = malloc(cnxq_packed_size(n, kg));
+        int32_t *colsum = malloc(round16(n) * sizeof(int32_t)), *zpc = malloc(round16(n) * sizeof(int32_t));
+        float *scale = malloc(round16(n) * sizeof(float)), *bias = malloc(round16(n) * sizeof(float));
+        float *out = malloc(m * n * sizeof(float)), *res = malloc(m * n * sizeof(float));
+        uint8_t *out_lo = malloc(m * n);
+        for (size_t i = 0; i < m * kg * 4; i++) a[i] = (uint8_t)urand(), a_lo[i] = (uint8_t)urand();
+        for (size_t i = 0; i < n * k; i++) w[i] = (int8_t)((int32_t)(urand() % 255) - 127);
+        cnxq_pack_weights(w, n, k, kg, packed, colsum);
+        for (size_t c = 0; c < round16(n); c++) zpc[c] = 128 * colsum[c], scale[c] = 1e-5f, bias[c] = 0.1f;
+        for (size_t i = 0; i < m * n; i++) res[i] = frand();
+        cnxq_epilogue ep = {.kind = (int32_t)shapes[si][3], .zero_point = 3, .inv_scale = 20.0f, .scale = scale, .bias = bias,
+                            .zp_colsum = zpc, .zp_colsum_lo = zpc, .out = out, .out_lo = out_lo, .residual = res,
+                            .out_pixel_stride = n, .out_row_stride = m * n, .out_width = m};
+        for (size_t i = 0; i < COUNT(qgemm_kernels); i++) {
+            const qgemm_kernel *kn = &qgemm_kernels[i];
+            if (!q_cpu_has(kn->isa)) continue;
+            const uint8_t *lo = kn->planes == 2 ? a_lo : NULL;
+            kn->fn(0, m, n, kg, a, lo, kg * 4, packed, &ep);
+            size_t reps = 1;
+            for (;;) {
+                const double t0 = q_now();
+                for (size_t r = 0; r < reps; r++) kn->fn(0, m, n, kg, a, lo, kg * 4, packed, &ep);
+                if (q_now() - t0 > 0.01) break;
+                reps *= 2;
+            }
+            double best = 1e30;
+            for (int t = 0; t < 7; t++) {
+                const double t0 = q_now();
+                for (size_t r = 0; r < reps; r++) kn->fn(0, m, n, kg, a, lo, kg * 4, packed, &ep);
+                const double dt = (q_now() - t0) / (double)reps;
+                if (dt < best) best = dt;
+            }
+            printf("BENCH %-28s %5zux%-5zu x %5zux%-5zu %-8s %7.1f GOP/s\n", kn->name, m, k, k, n, kind_names[shapes[si][3]],
+                   2.0 * (double)(m * k * n) / best * 1e-9);
+        }
+        free(a), free(a_lo), free(w), free(packed), free(colsum), free(zpc), free(scale), free(bias), free(out), free(res), free(out_lo);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,3 +6,7 @@
 /// (failure details on stderr), and adds the PASS and FAIL lines to *passed and *failed.
 /// case_buf (case_len bytes) always describes the running case, for the SIGSEGV handler.
 void int8_tests(int *passed, int *failed, char *case_buf, size_t case_len);
+
+/// Times the int8 GEMMs runnable on this CPU on a few layer shapes (GOP/s, a multiply-add
+/// counted as 2), one thread; informational (for kernel_test --bench).
+void int8_bench(void);

@@ -31,6 +31,13 @@ void cnxq_gemm_u8s8_4x16c4_avx2(size_t m_begin, size_t m_end, size_t n, size_t k
 void cnxq_gemm_u16s8_4x16c4_avx2(size_t m_begin, size_t m_end, size_t n, size_t k_groups,
                                   const uint8_t *a, const uint8_t *a_lo, size_t lda,
                                   const int8_t *b_packed, const cnxq_epilogue *ep);
+// Hand-written AVX2 kernels (int8_gemm_avx2_kernels.c): exact vpmaddwd on 16-bit widened inputs.
+void cnxq_gemm_u8s8_4x8c4_avx2w(size_t m_begin, size_t m_end, size_t n, size_t k_groups,
+                                const uint8_t *a, const uint8_t *a_lo, size_t lda,
+                                const int8_t *b_packed, const cnxq_epilogue *ep);
+void cnxq_gemm_u16s8_2x8c4_avx2w(size_t m_begin, size_t m_end, size_t n, size_t k_groups,
+                                 const uint8_t *a, const uint8_t *a_lo, size_t lda,
+                                 const int8_t *b_packed, const cnxq_epilogue *ep);
 void cnxq_layernorm_avx2(const float *x, size_t x_pixel_stride, size_t count, size_t channels, float eps,
                          const float *gamma, const float *beta, int32_t kind, float inv_scale,
                          int32_t zero_point, void *out, uint8_t *out_lo, size_t out_pixel_stride);

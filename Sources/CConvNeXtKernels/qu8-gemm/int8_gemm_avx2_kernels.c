@@ -1,0 +1,210 @@
+// AVX2 u8 x s8 GEMM kernels without VNNI: exact 16-bit widening and vpmaddwd.
+//
+// B (4 columns x 4 k = 16 packed bytes) is sign-extended to 16 words, A's 4 bytes of a row are
+// broadcast and zero-extended to [a0 a1 a2 a3] x 4 words, and vpmaddwd gives per 32-bit lane the
+// exact partial sums (column, k0 + k1) and (column, k2 + k3). The tile keeps those partial lanes
+// in its accumulators and adds adjacent lanes once at the end (hadd + permute). vpmaddubsw is not
+// used: 255 * 127 * 2 overflows its saturating int16 sums.
+//
+// Tiles: int8 input 4 rows x 8 columns (8 accumulators), int16 input (two byte planes) 2 rows x 8
+// columns (8 accumulators). The epilogue is the operation-for-operation vector form of the
+// scalar one of int8_scalar_math.h (as the AVX-512 kernels do it), so results are bit-identical
+// to the portable kernels.
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+#include "int8_kernels_internal.h"
+#include "int8_scalar_math.h"
+
+#pragma STDC FP_CONTRACT OFF
+
+#define AVX2W_TARGET __attribute__((target("avx2,fma")))
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+enum { AVX2W_MAX_MR = 8, AVX2W_NR = 8 };
+
+/// Same operations as cnxq_gelu_scalar, eight lanes at a time.
+AVX2W_TARGET ALWAYS_INLINE __m256 gelu_v8(__m256 v) {
+    const __m256 av = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
+    const __m256 a = _mm256_min_ps(av, _mm256_set1_ps(CNXQ_GELU_LIMIT));
+    // a >= 0, not NaN: truncation is floor.
+    __m256 ft = _mm256_cvtepi32_ps(_mm256_cvttps_epi32(_mm256_mul_ps(a, _mm256_set1_ps(1.0f / CNXQ_GELU_WIDTH))));
+    ft = _mm256_min_ps(ft, _mm256_set1_ps((float)(CNXQ_GELU_INTERVALS - 1)));
+    const __m256i i = _mm256_cvttps_epi32(ft);
+    const __m256 r = _mm256_sub_ps(a, _mm256_mul_ps(ft, _mm256_set1_ps(CNXQ_GELU_WIDTH)));
+    const __m256 r2 = _mm256_mul_ps(r, r);
+#define COEF(d) _mm256_i32gather_ps(cnxq_gelu_coefficients[d], i, 4)
+    const __m256 e0 = _mm256_add_ps(COEF(0), _mm256_mul_ps(COEF(1), r));
+    const __m256 e1 = _mm256_add_ps(COEF(2), _mm256_mul_ps(COEF(3), r));
+#undef COEF
+    const __m256 p = _mm256_add_ps(e0, _mm256_mul_ps(r2, e1));
+    return _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), _mm256_mul_ps(av, p));
+}
+
+/// Same operations as cnxq_quantize_scalar (cvtps2dq rounds half to even like the scalar
+/// 1.5 * 2^23 trick on the clamped range).
+AVX2W_TARGET ALWAYS_INLINE __m256i quantize_v8(__m256 x, const cnxq_epilogue *ep, int32_t qmax) {
+    __m256 t = _mm256_mul_ps(x, _mm256_set1_ps(ep->inv_scale));
+    t = _mm256_max_ps(t, _mm256_set1_ps((float)(-ep->zero_point) - 1.0f));
+    t = _mm256_min_ps(t, _mm256_set1_ps((float)(qmax - ep->zero_point) + 1.0f));
+    __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(t), _mm256_set1_epi32(ep->zero_point));
+    q = _mm256_max_epi32(q, _mm256_setzero_si256());
+    return _mm256_min_epi32(q, _mm256_set1_epi32(qmax));
+}
+
+/// Writes the low bytes of eight int32 lanes in [0, 255] (the first `count`).
+AVX2W_TARGET ALWAYS_INLINE void store_bytes8(uint8_t *dst, __m256i q, size_t count) {
+    const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+    const __m128i b = _mm_packus_epi16(w, w);
+    if (count == 8) {
+        _mm_storel_epi64((__m128i *)(void *)dst, b);
+    } else {
+        uint8_t tmp[16];
+        _mm_storeu_si128((__m128i *)(void *)tmp, b);
+        memcpy(dst, tmp, count);
+    }
+}
+
+/// Writes columns [0, count) of one output row from their biased values v.
+AVX2W_TARGET ALWAYS_INLINE void store_v8(const int kind, const cnxq_epilogue *ep, size_t offset, size_t count,
+                                         __m256i mask, __m256 v) {
+    switch (kind) {
+    case CNXQ_OUT_F32:
+    case CNXQ_OUT_GELU_F32: {
+        if (kind == CNXQ_OUT_GELU_F32) v = gelu_v8(v);
+        float *dst = (float *)ep->out + offset;
+        if (count == 8)
+            _mm256_storeu_ps(dst, v);
+        else
+            _mm256_maskstore_ps(dst, mask, v);
+        break;
+    }
+    case CNXQ_OUT_F32_ADD: {
+        float *dst = (float *)ep->out + offset;
+        if (count == 8) {
+            _mm256_storeu_ps(dst, _mm256_add_ps(_mm256_loadu_ps(ep->residual + offset), v));
+        } else {
+            const __m256 r = _mm256_maskload_ps(ep->residual + offset, mask);
+            _mm256_maskstore_ps(dst, mask, _mm256_add_ps(r, v));
+        }
+        break;
+    }
+    case CNXQ_OUT_GELU_U8:
+        store_bytes8((uint8_t *)ep->out + offset, quantize_v8(gelu_v8(v), ep, 255), count);
+        break;
+    case CNXQ_OUT_GELU_U16: {
+        const __m256i q = quantize_v8(gelu_v8(v), ep, 65535);
+        store_bytes8((uint8_t *)ep->out + offset, _mm256_srli_epi32(q, 8), count);
+        store_bytes8(ep->out_lo + offset, _mm256_and_si256(q, _mm256_set1_epi32(255)), count);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/// Partial-lane accumulators of 8 columns (two vectors of 4 columns x 2 partial sums) -> the
+/// 8 column sums in order.
+AVX2W_TARGET ALWAYS_INLINE __m256i reduce_pairs(__m256i q0, __m256i q1) {
+    // hadd: [c0 c1 c4 c5 | c2 c3 c6 c7]
+    return _mm256_permute4x64_epi64(_mm256_hadd_epi32(q0, q1), _MM_SHUFFLE(3, 1, 2, 0));
+}
+
+/// A row's 4 bytes at p as [a0 a1 a2 a3] x 4 zero-extended words.
+AVX2W_TARGET ALWAYS_INLINE __m256i load_a(const uint8_t *p, __m256i spread) {
+    int32_t x;
+    memcpy(&x, p, 4);
+    return _mm256_shuffle_epi8(_mm256_set1_epi32(x), spread);
+}
+
+/// One MR x 8 tile at columns [n0, n0 + 8) (inside one 16-column panel, bp its start);
+/// MR, planes and kind are constants after inlining.
+AVX2W_TARGET ALWAYS_INLINE void tile_w(const int MR, const int planes, const int kind, size_t m0, size_t m_end,
+                                       size_t n0, size_t n, size_t k_groups, const uint8_t *a, const uint8_t *a_lo,
+                                       size_t lda, const int8_t *bp, const cnxq_epilogue *ep) {
+    __m256i acc[AVX2W_MAX_MR][2];
+    __m256i acc_lo[AVX2W_MAX_MR][2];
+    const uint8_t *rows[AVX2W_MAX_MR];
+    const uint8_t *rows_lo[AVX2W_MAX_MR];
+    for (int r = 0; r < MR; r++) {
+        // Rows past the end repeat the last row: one tile shape, results discarded.
+        const size_t m = m0 + (size_t)r < m_end ? m0 + (size_t)r : m_end - 1;
+        rows[r] = a + m * lda;
+        rows_lo[r] = planes == 2 ? a_lo + m * lda : rows[r];
+        acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+        acc_lo[r][0] = acc_lo[r][1] = _mm256_setzero_si256();
+    }
+    const __m256i spread = _mm256_setr_epi8(0, -1, 1, -1, 2, -1, 3, -1, 0, -1, 1, -1, 2, -1, 3, -1,
+                                            0, -1, 1, -1, 2, -1, 3, -1, 0, -1, 1, -1, 2, -1, 3, -1);
+    const int8_t *bg = bp + (n0 % 16) * 4;
+    for (size_t g = 0; g < k_groups; g++, bg += 64) {
+        const __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)bg));
+        const __m256i b1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(bg + 16)));
+        for (int r = 0; r < MR; r++) {
+            const __m256i av = load_a(rows[r] + 4 * g, spread);
+            acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(av, b0));
+            acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(av, b1));
+            if (planes == 2) {
+                const __m256i al = load_a(rows_lo[r] + 4 * g, spread);
+                acc_lo[r][0] = _mm256_add_epi32(acc_lo[r][0], _mm256_madd_epi16(al, b0));
+                acc_lo[r][1] = _mm256_add_epi32(acc_lo[r][1], _mm256_madd_epi16(al, b1));
+            }
+        }
+    }
+    const size_t count = n - n0 < AVX2W_NR ? n - n0 : AVX2W_NR;
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    // Per-column arrays hold round_up(n, 16) entries: full loads are in bounds.
+    const __m256 scale = _mm256_loadu_ps(ep->scale + n0);
+    const __m256 bias = _mm256_loadu_ps(ep->bias + n0);
+    const __m256i zc = _mm256_loadu_si256((const __m256i *)(const void *)(ep->zp_colsum + n0));
+    __m256i zc_lo = zc;
+    if (planes == 2) zc_lo = _mm256_loadu_si256((const __m256i *)(const void *)(ep->zp_colsum_lo + n0));
+    size_t y = m0 / ep->out_width, x = m0 % ep->out_width;
+    for (int r = 0; r < MR && m0 + (size_t)r < m_end; r++) {
+        const size_t offset = y * ep->out_row_stride + x * ep->out_pixel_stride + n0;
+        if (++x == ep->out_width) {
+            x = 0;
+            y++;
+        }
+        __m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(reduce_pairs(acc[r][0], acc[r][1]), zc));
+        if (planes == 2) {
+            const __m256 lo = _mm256_cvtepi32_ps(_mm256_sub_epi32(reduce_pairs(acc_lo[r][0], acc_lo[r][1]), zc_lo));
+            v = _mm256_add_ps(_mm256_mul_ps(v, _mm256_set1_ps(256.0f)), lo);
+        }
+        v = _mm256_add_ps(_mm256_mul_ps(v, scale), bias);
+        store_v8(kind, ep, offset, count, mask, v);
+    }
+}
+
+/// 8-column blocks outside (the block's weights stay in L1), row tiles inside.
+#define AVX2W_LOOPS(MR, PLANES, KIND)                                                                 \
+    for (size_t n0 = 0; n0 < n; n0 += AVX2W_NR) {                                                    \
+        const int8_t *bp = b_packed + (n0 / 16) * panel_bytes;                                       \
+        for (size_t m0 = m_begin; m0 < m_end; m0 += MR)                                              \
+            tile_w(MR, PLANES, KIND, m0, m_end, n0, n, k_groups, a, a_lo, lda, bp, ep);              \
+    }
+
+#define AVX2W_BY_KIND(MR, PLANES)                                                                     \
+    switch (ep->kind) {                                                                              \
+    case CNXQ_OUT_F32: AVX2W_LOOPS(MR, PLANES, CNXQ_OUT_F32) break;                                  \
+    case CNXQ_OUT_F32_ADD: AVX2W_LOOPS(MR, PLANES, CNXQ_OUT_F32_ADD) break;                          \
+    case CNXQ_OUT_GELU_F32: AVX2W_LOOPS(MR, PLANES, CNXQ_OUT_GELU_F32) break;                        \
+    case CNXQ_OUT_GELU_U8: AVX2W_LOOPS(MR, PLANES, CNXQ_OUT_GELU_U8) break;                          \
+    case CNXQ_OUT_GELU_U16: AVX2W_LOOPS(MR, PLANES, CNXQ_OUT_GELU_U16) break;                        \
+    default: break;                                                                                  \
+    }
+
+AVX2W_TARGET void cnxq_gemm_u8s8_4x8c4_avx2w(size_t m_begin, size_t m_end, size_t n, size_t k_groups,
+                                             const uint8_t *a, const uint8_t *a_lo, size_t lda,
+                                             const int8_t *b_packed, const cnxq_epilogue *ep) {
+    (void)a_lo;
+    const size_t panel_bytes = k_groups * 64;
+    AVX2W_BY_KIND(U8MR, 1)
+}
+
+AVX2W_TARGET void cnxq_gemm_u16s8_2x8c4_avx2w(size_t m_begin, size_t m_end, size_t n, size_t k_groups,
+                                              const uint8_t *a, const uint8_t *a_lo, size_t lda,
+                                              const int8_t *b_packed, const cnxq_epilogue *ep) {
+    const size_t panel_bytes = k_groups * 64;
+    AVX2W_BY_KIND(U16MR, 2)
+}
+#endif
