@@ -39,6 +39,7 @@ struct InfoCommand: ParsableCommand {
                 report.format = "cnxk (quantized)"
                 report.opset = nil
                 if let params = meta.model.parameters { report.params = params }
+                report.deployedInput = Self.deployedInput(meta)
                 print(json ? report.json() : report.text())
                 if !json, let compile = meta.compile {
                     print("\nquantized: calibration \(compile.calibrationMethodUsed ?? compile.calibrationType) on \(compile.calibrationDataCount) samples; "
@@ -51,5 +52,23 @@ struct InfoCommand: ParsableCommand {
             let report = ModelReport(model: m)
             print(json ? report.json() : report.text())
         }
+    }
+
+    /// The input a compiled model takes, in the user's terms: an NV12 frame or a float tensor, its size
+    /// and value range, what the model does to it, and the image preprocessing defaults.
+    static func deployedInput(_ meta: DeploymentMetadata) -> String {
+        let pre = meta.preprocessing
+        let w = pre.inputWidth, h = pre.inputHeight
+        func numbers(_ values: [Float]) -> String { values.map { String(format: "%g", $0) }.joined(separator: " ") }
+        let normalisation = pre.normType == .noPreprocess
+            ? "used as is"
+            : "normalised in the model: (x - mean) * scale, mean \(numbers(pre.effectiveMean)), scale \(numbers(pre.effectiveScale))"
+        let images = "images: crop_pct \(meta.imageDefaults.cropPct), \(meta.imageDefaults.interpolation)"
+        if pre.inputTypeRT == .nv12 {
+            let range = pre.colourRange == .bt601Video ? "BT.601 video range (Y 16..235)" : "full range (0..255)"
+            return "NV12 \(w)x\(h) (\(w * h * 3 / 2) bytes: Y plane, then interleaved UV), \(range); converted to \(pre.inputTypeTrain.rawValue) and \(normalisation); \(images)"
+        }
+        let domain = pre.normType == .noPreprocess ? "float32" : "float32 pixels 0..255 (\(pre.inputTypeTrain.rawValue))"
+        return "1x\(pre.mean.count)x\(h)x\(w) (NCHW \(domain), \(normalisation)); \(images)"
     }
 }

@@ -491,3 +491,23 @@ extension HostileInputTests {
         XCTAssertFalse(r.stderr.contains("permission denied"), r.stderr)
     }
 }
+
+extension HostileInputTests {
+    /// `info` on an NV12 int8 model printed "input: 1x3x64x64 (NCHW float32)".
+    func testInfoShowsTheDeployedNV12Input() throws {
+        try FileManager.default.copyItem(atPath: Self.tinyModel, toPath: inputs.appendingPathComponent("model.onnx").path)
+        try FileManager.default.createDirectory(at: inputs.appendingPathComponent("cal"), withIntermediateDirectories: true)
+        let pixels = (0..<(3 * 64 * 64)).map { Float($0 % 256) }
+        _ = try input("cal/0.f32", pixels.withUnsafeBufferPointer { Data(buffer: $0) })
+        let yaml = goodConfig().replacingOccurrences(
+            of: "input_parameters: {input_type_rt: featuremap}",
+            with: "input_parameters: {input_type_rt: nv12, input_type_train: rgb, input_space_and_range: bt601_video, norm_type: data_mean_and_scale, mean_value: 123.675 116.28 103.53, scale_value: 0.01712475 0.017507 0.01742919}")
+        let compiled = try run(["compile", try config(yaml)])
+        XCTAssertEqual(compiled.status, 0, compiled.stderr)
+        let r = try run(["info", outputs.appendingPathComponent("out/q.cnxk").path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("input:       NV12 64x64 (6144 bytes"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("BT.601 video range") && r.stdout.contains("crop_pct"), r.stdout)
+        XCTAssertFalse(r.stdout.contains("NCHW float32)"), r.stdout)
+    }
+}

@@ -20,7 +20,10 @@
 
 #define AVX2W_TARGET __attribute__((target("avx2,fma")))
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
-enum { AVX2W_MAX_MR = 8, AVX2W_NR = 8 };
+// AVX2W_MAX_ROWS: planes x rows of the widened A buffer; AVX2W_MAX_KG: its k groups (k <= 2048;
+// longer rows go to the portable AVX2 build, which gives the same bits); AVX2W_NB: columns per
+// block (their packed weights, k x 64 bytes, stay in L2 while the row tiles pass).
+enum { AVX2W_MAX_MR = 4, AVX2W_MAX_ROWS = 4, AVX2W_MAX_KG = 512, AVX2W_NR = 8, AVX2W_NB = 64 };
 
 /// Same operations as cnxq_gelu_scalar, eight lanes at a time.
 AVX2W_TARGET ALWAYS_INLINE __m256 gelu_v8(__m256 v) {
@@ -109,42 +112,49 @@ AVX2W_TARGET ALWAYS_INLINE __m256i reduce_pairs(__m256i q0, __m256i q1) {
     return _mm256_permute4x64_epi64(_mm256_hadd_epi32(q0, q1), _MM_SHUFFLE(3, 1, 2, 0));
 }
 
-/// A row's 4 bytes at p as [a0 a1 a2 a3] x 4 zero-extended words.
-AVX2W_TARGET ALWAYS_INLINE __m256i load_a(const uint8_t *p, __m256i spread) {
-    int32_t x;
-    memcpy(&x, p, 4);
-    return _mm256_shuffle_epi8(_mm256_set1_epi32(x), spread);
+/// Widens groups [0, k_groups) of one A row to words: group g at dst[4 g .. 4 g + 3] (reads only
+/// the row's k_groups * 4 bytes).
+AVX2W_TARGET ALWAYS_INLINE void widen_row(uint16_t *dst, const uint8_t *src, size_t k_groups) {
+    const size_t bytes = k_groups * 4;
+    size_t i = 0;
+    for (; i + 16 <= bytes; i += 16)
+        _mm256_storeu_si256((__m256i *)(void *)(dst + i), _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(src + i))));
+    for (; i < bytes; i += 4) {
+        int32_t x;
+        memcpy(&x, src + i, 4);
+        _mm_storel_epi64((__m128i *)(void *)(dst + i), _mm_cvtepu8_epi16(_mm_cvtsi32_si128(x)));
+    }
 }
 
-/// One MR x 8 tile at columns [n0, n0 + 8) (inside one 16-column panel, bp its start);
-/// MR, planes and kind are constants after inlining.
+/// The MR rows' exact column sums at columns [n0, n0 + 8) (inside one 16-column panel, bp its
+/// start), then the epilogue. aw: the rows (and low planes) widened, row r plane q at
+/// aw + (q * MR + r) * stride; MR, planes and kind are constants after inlining.
 AVX2W_TARGET ALWAYS_INLINE void tile_w(const int MR, const int planes, const int kind, size_t m0, size_t m_end,
-                                       size_t n0, size_t n, size_t k_groups, const uint8_t *a, const uint8_t *a_lo,
-                                       size_t lda, const int8_t *bp, const cnxq_epilogue *ep) {
+                                       size_t n0, size_t n, size_t k_groups, const uint16_t *aw, size_t stride,
+                                       const int8_t *bp, const cnxq_epilogue *ep) {
     __m256i acc[AVX2W_MAX_MR][2];
     __m256i acc_lo[AVX2W_MAX_MR][2];
-    const uint8_t *rows[AVX2W_MAX_MR];
-    const uint8_t *rows_lo[AVX2W_MAX_MR];
+    // Fully unrolled (gcc -O2 otherwise keeps the accumulators in memory).
+#pragma GCC unroll 8
     for (int r = 0; r < MR; r++) {
-        // Rows past the end repeat the last row: one tile shape, results discarded.
-        const size_t m = m0 + (size_t)r < m_end ? m0 + (size_t)r : m_end - 1;
-        rows[r] = a + m * lda;
-        rows_lo[r] = planes == 2 ? a_lo + m * lda : rows[r];
         acc[r][0] = acc[r][1] = _mm256_setzero_si256();
         acc_lo[r][0] = acc_lo[r][1] = _mm256_setzero_si256();
     }
-    const __m256i spread = _mm256_setr_epi8(0, -1, 1, -1, 2, -1, 3, -1, 0, -1, 1, -1, 2, -1, 3, -1,
-                                            0, -1, 1, -1, 2, -1, 3, -1, 0, -1, 1, -1, 2, -1, 3, -1);
     const int8_t *bg = bp + (n0 % 16) * 4;
     for (size_t g = 0; g < k_groups; g++, bg += 64) {
         const __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)bg));
         const __m256i b1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(bg + 16)));
+#pragma GCC unroll 8
         for (int r = 0; r < MR; r++) {
-            const __m256i av = load_a(rows[r] + 4 * g, spread);
+            int64_t x;
+            memcpy(&x, aw + (size_t)r * stride + 4 * g, 8);
+            const __m256i av = _mm256_set1_epi64x(x);  // [a0 a1 a2 a3] x 4 words
             acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(av, b0));
             acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(av, b1));
             if (planes == 2) {
-                const __m256i al = load_a(rows_lo[r] + 4 * g, spread);
+                int64_t y;
+                memcpy(&y, aw + (size_t)(MR + r) * stride + 4 * g, 8);
+                const __m256i al = _mm256_set1_epi64x(y);
                 acc_lo[r][0] = _mm256_add_epi32(acc_lo[r][0], _mm256_madd_epi16(al, b0));
                 acc_lo[r][1] = _mm256_add_epi32(acc_lo[r][1], _mm256_madd_epi16(al, b1));
             }
@@ -175,36 +185,57 @@ AVX2W_TARGET ALWAYS_INLINE void tile_w(const int MR, const int planes, const int
     }
 }
 
-/// 8-column blocks outside (the block's weights stay in L1), row tiles inside.
-#define AVX2W_LOOPS(MR, PLANES, KIND)                                                                 \
-    for (size_t n0 = 0; n0 < n; n0 += AVX2W_NR) {                                                    \
-        const int8_t *bp = b_packed + (n0 / 16) * panel_bytes;                                       \
-        for (size_t m0 = m_begin; m0 < m_end; m0 += MR)                                              \
-            tile_w(MR, PLANES, KIND, m0, m_end, n0, n, k_groups, a, a_lo, lda, bp, ep);              \
+/// Columns in blocks of AVX2W_NB (their weights stay in L2), then row tiles whose rows are
+/// widened to words once per column block (into a stack buffer, k_groups <= kg_chunk; longer
+/// rows are never used by the model but work: see the caller), then 8-column tiles.
+AVX2W_TARGET ALWAYS_INLINE void gemm_w(const int MR, const int planes, const int kind, size_t m_begin, size_t m_end,
+                                       size_t n, size_t k_groups, const uint8_t *a, const uint8_t *a_lo, size_t lda,
+                                       const int8_t *b_packed, const cnxq_epilogue *ep) {
+    uint16_t aw[AVX2W_MAX_ROWS * AVX2W_MAX_KG * 4] __attribute__((aligned(32)));
+    const size_t stride = k_groups * 4;
+    const size_t panel_bytes = k_groups * 64;
+    for (size_t nb = 0; nb < n; nb += AVX2W_NB) {
+        const size_t nb_end = n - nb < AVX2W_NB ? n : nb + AVX2W_NB;
+        for (size_t m0 = m_begin; m0 < m_end; m0 += (size_t)MR) {
+            for (int r = 0; r < MR; r++) {
+                // Rows past the end repeat the last row: one tile shape, results discarded.
+                const size_t m = m0 + (size_t)r < m_end ? m0 + (size_t)r : m_end - 1;
+                widen_row(aw + (size_t)r * stride, a + m * lda, k_groups);
+                if (planes == 2) widen_row(aw + (size_t)(MR + r) * stride, a_lo + m * lda, k_groups);
+            }
+            for (size_t n0 = nb; n0 < nb_end; n0 += AVX2W_NR)
+                tile_w(MR, planes, kind, m0, m_end, n0, n, k_groups, aw, stride, b_packed + (n0 / 16) * panel_bytes, ep);
+        }
     }
+}
 
-#define AVX2W_BY_KIND(MR, PLANES)                                                                     \
-    switch (ep->kind) {                                                                              \
-    case CNXQ_OUT_F32: AVX2W_LOOPS(MR, PLANES, CNXQ_OUT_F32) break;                                  \
-    case CNXQ_OUT_F32_ADD: AVX2W_LOOPS(MR, PLANES, CNXQ_OUT_F32_ADD) break;                          \
-    case CNXQ_OUT_GELU_F32: AVX2W_LOOPS(MR, PLANES, CNXQ_OUT_GELU_F32) break;                        \
-    case CNXQ_OUT_GELU_U8: AVX2W_LOOPS(MR, PLANES, CNXQ_OUT_GELU_U8) break;                          \
-    case CNXQ_OUT_GELU_U16: AVX2W_LOOPS(MR, PLANES, CNXQ_OUT_GELU_U16) break;                        \
-    default: break;                                                                                  \
+#define AVX2W_BY_KIND(MR, PLANES)                                                                                     \
+    switch (ep->kind) {                                                                                              \
+    case CNXQ_OUT_F32: gemm_w(MR, PLANES, CNXQ_OUT_F32, m_begin, m_end, n, k_groups, a, a_lo, lda, b_packed, ep); break; \
+    case CNXQ_OUT_F32_ADD: gemm_w(MR, PLANES, CNXQ_OUT_F32_ADD, m_begin, m_end, n, k_groups, a, a_lo, lda, b_packed, ep); break; \
+    case CNXQ_OUT_GELU_F32: gemm_w(MR, PLANES, CNXQ_OUT_GELU_F32, m_begin, m_end, n, k_groups, a, a_lo, lda, b_packed, ep); break; \
+    case CNXQ_OUT_GELU_U8: gemm_w(MR, PLANES, CNXQ_OUT_GELU_U8, m_begin, m_end, n, k_groups, a, a_lo, lda, b_packed, ep); break; \
+    case CNXQ_OUT_GELU_U16: gemm_w(MR, PLANES, CNXQ_OUT_GELU_U16, m_begin, m_end, n, k_groups, a, a_lo, lda, b_packed, ep); break; \
+    default: break;                                                                                                  \
     }
 
 AVX2W_TARGET void cnxq_gemm_u8s8_4x8c4_avx2w(size_t m_begin, size_t m_end, size_t n, size_t k_groups,
                                              const uint8_t *a, const uint8_t *a_lo, size_t lda,
                                              const int8_t *b_packed, const cnxq_epilogue *ep) {
-    (void)a_lo;
-    const size_t panel_bytes = k_groups * 64;
-    AVX2W_BY_KIND(U8MR, 1)
+    if (k_groups > AVX2W_MAX_KG) {
+        cnxq_gemm_u8s8_4x16c4_avx2(m_begin, m_end, n, k_groups, a, a_lo, lda, b_packed, ep);
+        return;
+    }
+    AVX2W_BY_KIND(4, 1)
 }
 
 AVX2W_TARGET void cnxq_gemm_u16s8_2x8c4_avx2w(size_t m_begin, size_t m_end, size_t n, size_t k_groups,
                                               const uint8_t *a, const uint8_t *a_lo, size_t lda,
                                               const int8_t *b_packed, const cnxq_epilogue *ep) {
-    const size_t panel_bytes = k_groups * 64;
-    AVX2W_BY_KIND(U16MR, 2)
+    if (k_groups > AVX2W_MAX_KG) {
+        cnxq_gemm_u16s8_4x16c4_avx2(m_begin, m_end, n, k_groups, a, a_lo, lda, b_packed, ep);
+        return;
+    }
+    AVX2W_BY_KIND(2, 2)
 }
 #endif

@@ -5,7 +5,8 @@ import Synchronization
 /// runs the same body with its index and meets the others at `barrier()` between layers.
 ///
 /// Member 0 is the calling thread. Members spin briefly while waiting (a layer takes tens of
-/// microseconds, a futex wake-up about as long), then yield, and sleep between inferences.
+/// microseconds, a futex wake-up about as long), then yield, and sleep between inferences
+/// (`CONVNEXT_SPIN=0` turns the spinning off: `WorkerSpinPolicy`).
 final class WorkerTeam: @unchecked Sendable {
     let size: Int
     private let body: @Sendable (Int) -> Void
@@ -23,9 +24,9 @@ final class WorkerTeam: @unchecked Sendable {
         let wakeup = DispatchSemaphore(value: 0)
     }
 
-    /// Spins before yielding (in a barrier) or sleeping (between inferences).
-    private static let spinLimit = 20_000
-    private static let idleSpinLimit = 200_000
+    /// Spins before yielding (in a barrier) or sleeping (between inferences): `WorkerSpinPolicy`.
+    private static let spinLimit = WorkerSpinPolicy.busySpins
+    private static let idleSpinLimit = WorkerSpinPolicy.idleSpins
 
     /// Starts `size - 1` helper threads; `body(index)` runs on member `index` for each `run()`.
     init(size: Int, body: @escaping @Sendable (Int) -> Void) {

@@ -13,9 +13,13 @@ public struct ModelReport: Sendable, Codable {
     public var macs: Int
     public var gmacs: Double
     public var stages: [StageStatistics]
+    /// What a deployed (compiled) model takes as input, when it is not the float NCHW tensor of
+    /// `inputShape` (an NV12 frame, pixel-domain values normalised inside the model).
+    public var deployedInput: String?
 
     enum CodingKeys: String, CodingKey {
         case file, format, opset, variant, blockForm = "block_form", inputShape = "input_shape", classes, params, macs, gmacs, stages
+        case deployedInput = "deployed_input"
     }
 
     public init(model: ConvNeXtModel) {
@@ -42,7 +46,7 @@ public struct ModelReport: Sendable, Codable {
         var lines: [String] = []
         lines.append("model:       \(file) (\(format)\(opset.map { ", opset \($0)" } ?? ""))")
         lines.append("variant:     \(variant) (\(blockForm == "conv_mlp" ? "1x1-conv MLP" : "Linear MLP") blocks)")
-        lines.append("input:       \(inputShape.map(String.init).joined(separator: "x")) (NCHW float32)")
+        lines.append("input:       \(deployedInput ?? "\(inputShape.map(String.init).joined(separator: "x")) (NCHW float32)")")
         lines.append("classes:     \(classes)")
         lines.append("parameters:  \(Self.grouped(params)) (\(String(format: "%.2f", Double(params) / 1e6)) M)")
         lines.append("MACs:        \(Self.grouped(macs)) (\(String(format: "%.3f", gmacs)) GMAC)")

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Why not `DispatchQueue.concurrentPerform`: its workers wake too slowly for phases of 0.1-0.5 ms,
 /// so the calling thread ended up running every part itself. Workers here spin briefly for the next
-/// task before sleeping; the caller runs part 0, takes back parts no worker started (so nested or
+/// task before sleeping (`CONVNEXT_SPIN=0` turns that off: `WorkerSpinPolicy`); the caller runs part 0, takes back parts no worker started (so nested or
 /// concurrent inferences cannot deadlock), then waits for the rest.
 final class Int8WorkerPool: @unchecked Sendable {
     static let shared = Int8WorkerPool()
@@ -37,7 +37,7 @@ final class Int8WorkerPool: @unchecked Sendable {
         func wait() {
             let start = DispatchTime.now().uptimeNanoseconds
             while cnxq_atomic_load_i32(remaining) > 0 {
-                if DispatchTime.now().uptimeNanoseconds - start > 200_000 {
+                if DispatchTime.now().uptimeNanoseconds - start >= WorkerSpinPolicy.spinNanoseconds {
                     done.lock()
                     while cnxq_atomic_load_i32(remaining) > 0 { done.wait() }
                     done.unlock()
@@ -79,7 +79,7 @@ final class Int8WorkerPool: @unchecked Sendable {
         while true {
             var task: (job: Job, part: Int)?
             let start = DispatchTime.now().uptimeNanoseconds
-            while task == nil, DispatchTime.now().uptimeNanoseconds - start < 100_000 {
+            while task == nil, DispatchTime.now().uptimeNanoseconds - start < WorkerSpinPolicy.spinNanoseconds / 2 {
                 task = take()
                 if task == nil { cnxq_cpu_relax() }
             }

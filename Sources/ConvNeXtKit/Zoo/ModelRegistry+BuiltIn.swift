@@ -46,9 +46,9 @@ extension ModelRegistry {
     }
 }
 
-/// The seed's published figures for its ConvNeXts on the RDK X5 board (10 TOPS int8 NPU), per variant.
+/// The RDK X5 model zoo's published figures for its ConvNeXts on the RDK X5 board (10 TOPS int8 NPU), per variant.
 ///
-/// The seed does not say which pretrained tag it exported, so the figures belong to the variant
+/// The RDK X5 model zoo does not say which pretrained tag it exported, so the figures belong to the variant
 /// and are shown beside every tag of it.
 public enum BoardFigures {
     /// Float top-1 (zoo), int8 top-1 on the board, 1-thread latency, multi-thread FPS.
@@ -61,7 +61,7 @@ public enum BoardFigures {
 
     private static let board = "RDK X5 model zoo (int8 on the board's NPU)"
 
-    /// The board's figures for an entry's variant, if the seed published any.
+    /// The board's figures for an entry's variant, if the RDK X5 model zoo published any.
     public static func figures(for entry: ZooEntry) -> MeasuredFigures? {
         entry.variant.flatMap { byVariant[$0] }
     }

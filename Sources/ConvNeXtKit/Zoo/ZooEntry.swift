@@ -88,7 +88,7 @@ public struct ZooFile: Sendable, Equatable, Codable {
     public static let formats = ["pth", "safetensors", "onnx"]
 }
 
-/// Accuracy and speed figures for one model, from the seed's board zoo or from our own runs.
+/// Accuracy and speed figures for one model, from the RDK X5 model zoo or from our own runs.
 public struct MeasuredFigures: Sendable, Equatable, Codable {
     /// ImageNet-1k top-1 (%) of the float model.
     public var floatTop1: Double?
