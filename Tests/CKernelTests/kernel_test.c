@@ -747,7 +747,10 @@ int main(int argc, char **argv) {
         ok ? passed++ : failed++;
     }
     int8_tests(&passed, &failed, current_case, sizeof current_case);
-    if (bench) run_bench();
+    if (bench) {
+        run_bench();
+        int8_bench();
+    }
     printf("C kernel tests: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

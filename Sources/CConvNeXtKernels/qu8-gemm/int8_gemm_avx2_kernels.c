@@ -1,10 +1,12 @@
 // AVX2 u8 x s8 GEMM kernels without VNNI: exact 16-bit widening and vpmaddwd.
 //
-// B (4 columns x 4 k = 16 packed bytes) is sign-extended to 16 words, A's 4 bytes of a row are
-// broadcast and zero-extended to [a0 a1 a2 a3] x 4 words, and vpmaddwd gives per 32-bit lane the
-// exact partial sums (column, k0 + k1) and (column, k2 + k3). The tile keeps those partial lanes
-// in its accumulators and adds adjacent lanes once at the end (hadd + permute). vpmaddubsw is not
-// used: 255 * 127 * 2 overflows its saturating int16 sums.
+// B (4 columns x 4 k = 16 packed bytes) is sign-extended to 16 words; A's rows are widened to
+// words once per row tile and 64-column block (stack buffer), so a row's 4 k are one 64-bit
+// broadcast load, [a0 a1 a2 a3] x 4 words; vpmaddwd then gives per 32-bit lane the exact partial
+// sums (column, k0 + k1) and (column, k2 + k3). The tile keeps those partial lanes in its
+// accumulators and adds adjacent lanes once at the end (hadd + permute). vpmaddubsw is not used:
+// 255 * 127 * 2 overflows its saturating int16 sums. Inner loop per 4 k: 2 widenings of B,
+// 2 x MR x planes (vpmaddwd + vpaddd), broadcasts from memory.
 //
 // Tiles: int8 input 4 rows x 8 columns (8 accumulators), int16 input (two byte planes) 2 rows x 8
 // columns (8 accumulators). The epilogue is the operation-for-operation vector form of the

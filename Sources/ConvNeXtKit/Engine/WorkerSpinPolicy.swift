@@ -1,6 +1,6 @@
 import Foundation
 
-/// How long idle worker threads spin before they yield or sleep, for both worker pools.
+/// How long idle worker threads (`WorkerTeam`) spin before they yield or sleep.
 ///
 /// Spinning keeps wake-up latency far below a futex round trip (a layer phase takes tens of
 /// microseconds), at the price of burning the cores between phases. `CONVNEXT_SPIN=0` (or `off`)
@@ -16,6 +16,4 @@ enum WorkerSpinPolicy {
     static var busySpins: Int { enabled ? 20_000 : 0 }
     /// Spins before sleeping between inferences.
     static var idleSpins: Int { enabled ? 200_000 : 0 }
-    /// Nanoseconds of spinning before sleeping (the int8 pool's waits).
-    static var spinNanoseconds: UInt64 { enabled ? 200_000 : 0 }
 }

@@ -76,7 +76,7 @@ extension Int8Plan {
         let chunks = (height + per - 1) / per
         let counter = arena.chunkCounter
         counter.pointee = 0
-        parallel(min(threads, chunks)) { t in
+        arena.parallel(min(threads, chunks)) { t in
             while true {
                 let c = Int(cnxq_atomic_add_i32(counter, 1)) - 1
                 if c >= chunks { break }

@@ -101,6 +101,12 @@ final class Int8Arena: @unchecked Sendable {
     let gemmScratch: [UnsafeMutablePointer<Float>]
     /// Next chunk of the running phase (threads take chunks atomically).
     let chunkCounter: UnsafeMutablePointer<Int32>
+    /// The thread team of this arena (threads > 1): the same `WorkerTeam` the float engine uses,
+    /// running one parallel phase at a time.
+    private var team: WorkerTeam?
+    /// The running phase's body and part count, set before the team runs and cleared after.
+    private var phase: ((Int) -> Void)?
+    private var phaseParts = 0
 
     init(plan: Int8Plan, threads: Int) {
         self.threads = threads
@@ -120,9 +126,31 @@ final class Int8Arena: @unchecked Sendable {
         chunkA = (0..<threads).map { _ in raw(plan.chunkABytes) }
         chunkH = (0..<threads).map { _ in raw(plan.chunkHBytes) }
         gemmScratch = (0..<threads).map { _ in raw(plan.gemmScratchFloats * 4).assumingMemoryBound(to: Float.self) }
+        if threads > 1 {
+            team = WorkerTeam(size: threads) { [unowned(unsafe) self] index in
+                if index < self.phaseParts { self.phase?(index) }
+            }
+        }
+    }
+
+    /// Runs `body(part)` for parts 0..<parts (at most `threads`) on the team, the caller as part 0,
+    /// and returns when all are done.
+    func parallel(_ parts: Int, _ body: (Int) -> Void) {
+        guard let team, parts > 1 else {
+            for part in 0..<max(parts, 1) { body(part) }
+            return
+        }
+        withoutActuallyEscaping(body) { escapable in
+            phase = escapable
+            phaseParts = min(parts, threads)
+            team.run()
+            phase = nil
+            phaseParts = 0
+        }
     }
 
     deinit {
+        team?.stop()
         residual.forEach { $0.deallocate() }
         chunkFloat.forEach { $0.deallocate() }
         chunkA.forEach { $0.deallocate() }
@@ -132,7 +160,14 @@ final class Int8Arena: @unchecked Sendable {
     }
 }
 
-/// Runs `body(thread)` on `threads` threads (the caller and pool workers) and waits for all.
-@inline(__always) func parallel(_ threads: Int, _ body: (Int) -> Void) {
-    Int8WorkerPool.shared.run(threads, body)
+/// Runs `body(thread)` for threads 0..<threads on concurrent threads and waits for all: for
+/// coarse work outside an inference (calibration), where threads start once per call.
+func parallel(_ threads: Int, _ body: (Int) -> Void) {
+    guard threads > 1 else { return body(0) }
+    /// The body outlives no call: concurrentPerform returns when every iteration has.
+    struct Body: @unchecked Sendable { let run: (Int) -> Void }
+    withoutActuallyEscaping(body) { escapable in
+        let box = Body(run: escapable)
+        DispatchQueue.concurrentPerform(iterations: threads) { box.run($0) }
+    }
 }
