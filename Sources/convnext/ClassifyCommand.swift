@@ -69,29 +69,26 @@ struct ClassifyCommand: ParsableCommand {
             try isaOptions.apply()
             // --size also sets the model's input resolution (ConvNeXt runs at any multiple of 32).
             let loaded = try openModel(model, lookup: lookup, inputSize: preprocess.size, kind: self.engine)
-            let options = try preprocess.options(defaults: loaded.preprocessDefaults)
-            try Self.checkInput(loaded.config, size: options.size, path: model)
+            let classifier = try ImageClassifier(loaded: loaded, options: ImageClassifier.Options(
+                labelsPath: labels, preprocessing: try preprocess.options(defaults: loaded.preprocessDefaults),
+                nv12Range: preprocess.nv12Range, nv12Upsampling: preprocess.nv12Upsampling))
             let frameSize = try nv12.map { try NV12Frame.parseSize($0) }
-            let engine = loaded.engine
-            let classes = loaded.config.numClasses
-
-            var labelSet: LabelSet? = try labels.map { try LabelSet.read(path: $0) } ?? LabelSet.imagenet1k
-            var labelNote: String?
-            if let set = labelSet, set.count != classes {
-                let note = "the model has \(classes) classes but the labels have \(set.count) names: printing class indices"
-                // On stdout (JSON carries it as labelsNote), so stderr holds only errors.
-                if !json { print("note: \(note)") }
-                labelNote = note
-                labelSet = nil
-            }
+            // On stdout (JSON carries it as labelsNote), so stderr holds only errors.
+            if let note = classifier.labelsNote, !json { print("note: \(note)") }
 
             var results: [ImageResult] = []
             for path in images {
                 do {
-                    let result = try classify(path: path, engine: engine, options: options,
-                                              frameSize: frameSize, labels: labelSet, modelNV12Input: loaded.nv12Input)
-                    results.append(result)
-                    if !json { print(result.text(), terminator: "") }
+                    let result: ClassificationResult
+                    if let frameSize {
+                        let frame = try NV12Frame.read(path: path, width: frameSize.width, height: frameSize.height)
+                        result = try classifier.classify(nv12: frame, top: top, threads: threads)
+                    } else {
+                        result = try classifier.classify(imagePath: path, top: top, threads: threads)
+                    }
+                    let entry = ImageResult(image: path, result: result)
+                    results.append(entry)
+                    if !json { print(entry.text(), terminator: "") }
                 } catch let error as ConvNeXtError {
                     failed += 1
                     FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
@@ -99,8 +96,8 @@ struct ClassifyCommand: ParsableCommand {
                 }
             }
             if json {
-                let report = ClassifyReport(model: model, labels: labels ?? (labelSet == nil ? nil : "imagenet-1k"),
-                                            labelsNote: labelNote, results: results)
+                let report = ClassifyReport(model: model, labels: labels ?? (classifier.labels == nil ? nil : "imagenet-1k"),
+                                            labelsNote: classifier.labelsNote, results: results)
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
@@ -109,56 +106,10 @@ struct ClassifyCommand: ParsableCommand {
         if failed > 0 { throw ExitCode(1) }
     }
 
-    /// Runs one image or frame through preprocessing, the engine and softmax top-k.
-    func classify(path: String, engine: any InferenceEngine, options: PreprocessOptions,
-                  frameSize: (width: Int, height: Int)?, labels: LabelSet?,
-                  modelNV12Input: NV12ModelInput? = nil) throws -> ImageResult {
-        let clock = ContinuousClock()
-        let start = clock.now
-        let input: Tensor
-        if let frameSize {
-            let frame = try NV12Frame.read(path: path, width: frameSize.width, height: frameSize.height)
-            if frame.width == options.size && frame.height == options.size {
-                input = frame.modelInput(normalization: options.pixelNormalization,
-                                         range: preprocess.nv12Range, upsampling: preprocess.nv12Upsampling)
-            } else {
-                let rgb = frame.rgbImage(range: preprocess.nv12Range, upsampling: preprocess.nv12Upsampling)
-                input = Preprocessor.normalizedTensor(Preprocessor.modelImage(rgb, options: options),
-                                                      mean: options.mean, std: options.std)
-            }
-        } else if let nv12Input = modelNV12Input {
-            // A model compiled for NV12 input sees photos the way the camera path delivers them.
-            input = try nv12Input.tensor(imagePath: path, options: options)
-        } else {
-            input = try Preprocessor.tensor(path: path, options: options)
-        }
-        let preprocessed = clock.now
-        let logits = engine.infer(input, threads: threads)
-        let inferred = clock.now
-        let ranked = Classification.topK(Classification.softmax(logits.data), k: top)
-        let top = ranked.map { score in
-            ImageResult.Entry(index: score.index, label: labels.map { $0.names[score.index] },
-                              probability: score.probability)
-        }
-        let done = clock.now
-        return ImageResult(image: path, top: top, times: ImageResult.Times(
-            preprocess: milliseconds(preprocessed - start), inference: milliseconds(inferred - preprocessed),
-            postprocess: milliseconds(done - inferred)))
-    }
-
     /// The model must take 3-channel size x size images.
     static func checkInput(_ config: ConvNeXtConfig, size: Int, path: String) throws {
-        guard config.inputChannels == 3 else {
-            throw ConvNeXtError.unsupportedModel(path: path, reason: "it takes \(config.inputChannels) input channels, images give 3")
-        }
-        guard config.inputHeight == size && config.inputWidth == size else {
-            throw ConvNeXtError.usage("\(path): the model input is \(config.inputWidth)x\(config.inputHeight), not \(size)x\(size) (use --size)")
-        }
+        try ImageClassifier.checkInput(config, size: size, path: path)
     }
-}
-
-private func milliseconds(_ d: Duration) -> Double {
-    Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
 }
 
 /// What `classify` reports for one input.
@@ -183,10 +134,11 @@ struct ImageResult: Codable {
         case times = "times_ms"
     }
 
-    init(image: String, top: [Entry], times: Times) {
+    init(image: String, result: ClassificationResult) {
         self.image = image
-        self.top = top
-        self.times = times
+        top = result.top.map { Entry(index: $0.index, label: $0.label, probability: $0.probability) }
+        times = Times(preprocess: result.preprocessMilliseconds, inference: result.inferenceMilliseconds,
+                      postprocess: result.postprocessMilliseconds)
     }
 
     init(image: String, error: String) {

@@ -15,6 +15,8 @@ public struct LoadedModel: @unchecked Sendable {
     public var preprocessDefaults: PreprocessOptions
     /// Set when the model is fed NV12 frames (a compiled model with input_type_rt nv12).
     public var nv12Input: NV12ModelInput?
+    /// The pixel format the deployed model takes at run time (`rgb` for float model files).
+    public var inputType: DeployedPreprocessing.InputType = .rgb
 }
 
 /// How a model that takes NV12 gets its input from an image file.
@@ -72,11 +74,12 @@ extension ModelLoader {
             switch deployable.payload {
             case .float(let model):
                 return LoadedModel(path: path, config: config, params: model.parameterCount,
-                                   engine: try kind.make(model: model), preprocessDefaults: defaults, nv12Input: nv12)
+                                   engine: try kind.make(model: model), preprocessDefaults: defaults, nv12Input: nv12,
+                                   inputType: pre.inputTypeRT)
             case .quantized:
                 let engine = try Int8Engine(model: try deployable.quantizedModel(path: path))
                 return LoadedModel(path: path, config: config, params: meta.model.parameters, engine: engine,
-                                   preprocessDefaults: defaults, nv12Input: nv12)
+                                   preprocessDefaults: defaults, nv12Input: nv12, inputType: pre.inputTypeRT)
             }
         }
         let model = try load?(path, inputSize) ?? ModelLoader.load(path: path, allowRandomVariants: allowRandomVariants,
