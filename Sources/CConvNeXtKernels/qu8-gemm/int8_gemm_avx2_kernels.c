@@ -27,6 +27,17 @@
 // block (their packed weights, k x 64 bytes, stay in L2 while the row tiles pass).
 enum { AVX2W_MAX_MR = 4, AVX2W_MAX_ROWS = 4, AVX2W_MAX_KG = 512, AVX2W_NR = 8, AVX2W_NB = 64 };
 
+/// table[i] for eight indices in [0, 32): bit3/bit4 hold index bits 3 and 4 in the sign bit.
+AVX2W_TARGET ALWAYS_INLINE __m256 lookup32_v8(const float *table, __m256i i, __m256i bit3, __m256i bit4) {
+    const __m256 t0 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(table), i);
+    const __m256 t1 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(table + 8), i);
+    const __m256 t2 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(table + 16), i);
+    const __m256 t3 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(table + 24), i);
+    const __m256 lo = _mm256_blendv_ps(t0, t1, _mm256_castsi256_ps(bit3));
+    const __m256 hi = _mm256_blendv_ps(t2, t3, _mm256_castsi256_ps(bit3));
+    return _mm256_blendv_ps(lo, hi, _mm256_castsi256_ps(bit4));
+}
+
 /// Same operations as cnxq_gelu_scalar, eight lanes at a time.
 AVX2W_TARGET ALWAYS_INLINE __m256 gelu_v8(__m256 v) {
     const __m256 av = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
@@ -37,7 +48,10 @@ AVX2W_TARGET ALWAYS_INLINE __m256 gelu_v8(__m256 v) {
     const __m256i i = _mm256_cvttps_epi32(ft);
     const __m256 r = _mm256_sub_ps(a, _mm256_mul_ps(ft, _mm256_set1_ps(CNXQ_GELU_WIDTH)));
     const __m256 r2 = _mm256_mul_ps(r, r);
-#define COEF(d) _mm256_i32gather_ps(cnxq_gelu_coefficients[d], i, 4)
+    // 32-entry table lookups as 4 in-register permutes + blends on index bits 3 and 4 (no
+    // vgatherdps: slow on AMD, and qemu 7.2 miscomputes it in some register allocations).
+    const __m256i bit3 = _mm256_slli_epi32(i, 28), bit4 = _mm256_slli_epi32(i, 27);
+#define COEF(d) lookup32_v8(cnxq_gelu_coefficients[d], i, bit3, bit4)
     const __m256 e0 = _mm256_add_ps(COEF(0), _mm256_mul_ps(COEF(1), r));
     const __m256 e1 = _mm256_add_ps(COEF(2), _mm256_mul_ps(COEF(3), r));
 #undef COEF
@@ -69,18 +83,26 @@ AVX2W_TARGET ALWAYS_INLINE void store_bytes8(uint8_t *dst, __m256i q, size_t cou
     }
 }
 
+/// Writes the first `count` of eight floats. Tails go through a stack copy, not vmaskmovps:
+/// emulators (qemu) do not suppress faults and writes of masked-off lanes the way CPUs do.
+AVX2W_TARGET ALWAYS_INLINE void store_floats8(float *dst, __m256 v, size_t count) {
+    if (count == 8) {
+        _mm256_storeu_ps(dst, v);
+    } else {
+        float tmp[8];
+        _mm256_storeu_ps(tmp, v);
+        memcpy(dst, tmp, count * sizeof(float));
+    }
+}
+
 /// Writes columns [0, count) of one output row from their biased values v.
 AVX2W_TARGET ALWAYS_INLINE void store_v8(const int kind, const cnxq_epilogue *ep, size_t offset, size_t count,
-                                         __m256i mask, __m256 v) {
+                                         __m256 v) {
     switch (kind) {
     case CNXQ_OUT_F32:
     case CNXQ_OUT_GELU_F32: {
         if (kind == CNXQ_OUT_GELU_F32) v = gelu_v8(v);
-        float *dst = (float *)ep->out + offset;
-        if (count == 8)
-            _mm256_storeu_ps(dst, v);
-        else
-            _mm256_maskstore_ps(dst, mask, v);
+        store_floats8((float *)ep->out + offset, v, count);
         break;
     }
     case CNXQ_OUT_F32_ADD: {
@@ -88,8 +110,9 @@ AVX2W_TARGET ALWAYS_INLINE void store_v8(const int kind, const cnxq_epilogue *ep
         if (count == 8) {
             _mm256_storeu_ps(dst, _mm256_add_ps(_mm256_loadu_ps(ep->residual + offset), v));
         } else {
-            const __m256 r = _mm256_maskload_ps(ep->residual + offset, mask);
-            _mm256_maskstore_ps(dst, mask, _mm256_add_ps(r, v));
+            float r[8] = {0};
+            memcpy(r, ep->residual + offset, count * sizeof(float));
+            store_floats8(dst, _mm256_add_ps(_mm256_loadu_ps(r), v), count);
         }
         break;
     }
@@ -163,7 +186,6 @@ AVX2W_TARGET ALWAYS_INLINE void tile_w(const int MR, const int planes, const int
         }
     }
     const size_t count = n - n0 < AVX2W_NR ? n - n0 : AVX2W_NR;
-    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     // Per-column arrays hold round_up(n, 16) entries: full loads are in bounds.
     const __m256 scale = _mm256_loadu_ps(ep->scale + n0);
     const __m256 bias = _mm256_loadu_ps(ep->bias + n0);
@@ -183,7 +205,7 @@ AVX2W_TARGET ALWAYS_INLINE void tile_w(const int MR, const int planes, const int
             v = _mm256_add_ps(_mm256_mul_ps(v, _mm256_set1_ps(256.0f)), lo);
         }
         v = _mm256_add_ps(_mm256_mul_ps(v, scale), bias);
-        store_v8(kind, ep, offset, count, mask, v);
+        store_v8(kind, ep, offset, count, v);
     }
 }
 
