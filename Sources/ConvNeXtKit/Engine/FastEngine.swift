@@ -45,11 +45,7 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
         arena.run(plan: plan)
         arena.input = nil
         arena.logits = nil
-        var result = LayerProfile()
-        if profile {
-            for kind in LayerKind.allCases { result[kind] = Double(arena.profileSink[kind.rawValue]) * 1e-9 }
-        }
-        return result
+        return profile ? LayerProfile(nanoseconds: arena.profileSink) : LayerProfile()
     }
 }
 

@@ -53,6 +53,21 @@ public struct LayerProfile: Sendable, Equatable {
     }
 }
 
+/// An engine that can report where one inference spends its time (`convnext bench --profile`).
+public protocol LayerProfiling: InferenceEngine {
+    /// Runs one inference and returns the CPU time per layer kind seen by the calling thread.
+    func inferProfiled(_ input: UnsafeBufferPointer<Float>, logits: UnsafeMutableBufferPointer<Float>,
+                       threads: Int) -> LayerProfile
+}
+
+extension LayerProfile {
+    /// The profile held in `sink` (nanoseconds per kind).
+    init(nanoseconds sink: UnsafePointer<UInt64>) {
+        self.init()
+        for kind in LayerKind.allCases { self[kind] = Double(sink[kind.rawValue]) * 1e-9 }
+    }
+}
+
 /// Monotonic nanoseconds.
 @inline(__always)
 func monotonicNanoseconds() -> UInt64 {

@@ -83,6 +83,8 @@ extension Int8Plan {
                 body(t, (c * per)..<min(height, (c + 1) * per))
             }
         }
+        // Part 0's wait for the others' last chunks.
+        arena.lap(.sync, part: 0)
     }
 
     /// Layer dumps of one block (NHWC, real channels).
@@ -147,6 +149,7 @@ extension Int8Plan {
             cnxq_layernorm(conv + i * g.w * g.cp, g.cp, g.w, g.c, stemEpsilon, stemNormWeight, stemNormBias,
                            Int32(CNXQ_ACT_F32.rawValue), 1, 0, UnsafeMutableRawPointer(out + g.offset(y, 0)), nil, g.cp)
         }
+        arena.lap(.stem, part: t)
     }
 
     private func downsampleChunk(stage: PlannedStage, gemm: PackedGEMM, previous p: StageGeometry, rows: Range<Int>,
@@ -183,6 +186,7 @@ extension Int8Plan {
         var ep = cnxq_epilogue.make(kind: CNXQ_OUT_F32, out: UnsafeMutableRawPointer(xout + g.offset(rows.lowerBound, 0)),
                                     pixelStride: g.cp, rowStride: g.rowStride, width: g.w)
         gemm.run(rows: rows.count * g.w, a: UnsafeRawPointer(a), planeBytes: planeA, epilogue: &ep, scratch: arena.gemmScratch[t])
+        arena.lap(.downsample, part: t)
     }
 
     private func blockChunk(_ block: PlannedBlock, _ g: StageGeometry, rows: Range<Int>, xin: UnsafeMutablePointer<Float>,
@@ -190,11 +194,13 @@ extension Int8Plan {
         let pixels = rows.count * g.w
         let y = arena.chunkFloat[t]
         depthwise7x7(xin: xin, g, rows: rows, weights: block.dwWeights, bias: block.dwBias, out: y)
+        arena.lap(.dwconv, part: t)
         let a = arena.chunkA[t], planeA = chunkABytes / 2
         let h = arena.chunkH[t], planeH = chunkHBytes / 2
         let q1 = block.fc1.input, q2 = block.fc2.input
         cnxq_layernorm(y, g.cp, pixels, g.c, block.epsilon, nil, nil, block.fc1.inputKind, 1 / q1.scale, q1.zeroPoint,
                        a, a.assumingMemoryBound(to: UInt8.self) + planeA, block.fc1.kPadded)
+        arena.lap(.norm, part: t)
         let hiddenKind: cnxq_output_kind
         switch q2.precision {
         case .int8: hiddenKind = CNXQ_OUT_GELU_U8
@@ -204,10 +210,12 @@ extension Int8Plan {
         var ep1 = cnxq_epilogue.make(kind: hiddenKind, out: h, pixelStride: block.fc2.kPadded,
                                      outLo: h.assumingMemoryBound(to: UInt8.self) + planeH, quantization: q2)
         block.fc1.run(rows: pixels, a: UnsafeRawPointer(a), planeBytes: planeA, epilogue: &ep1, scratch: arena.gemmScratch[t])
+        arena.lap(.pointwise1, part: t)
         let offset = g.offset(rows.lowerBound, 0)
         var ep2 = cnxq_epilogue.make(kind: CNXQ_OUT_F32_ADD, out: UnsafeMutableRawPointer(xout + offset), pixelStride: g.cp,
                                      rowStride: g.rowStride, width: g.w, residual: UnsafePointer(xin + offset))
         block.fc2.run(rows: pixels, a: UnsafeRawPointer(h), planeBytes: planeH, epilogue: &ep2, scratch: arena.gemmScratch[t])
+        arena.lap(.pointwise2, part: t)
 
         guard let dump else { return }
         let first = rows.lowerBound * g.w
@@ -248,6 +256,7 @@ extension Int8Plan {
         }
         var ep = cnxq_epilogue.make(kind: CNXQ_OUT_F32, out: UnsafeMutableRawPointer(logits), pixelStride: head.n)
         head.run(rows: 1, a: UnsafeRawPointer(a), planeBytes: planeA, epilogue: &ep, scratch: arena.gemmScratch[0])
+        arena.lap(.head, part: 0)
         if let dump {
             let d = dump.buffer(.headFC, c: head.n, h: 1, w: 1)
             for i in 0..<head.n { d[i] = logits[i] }

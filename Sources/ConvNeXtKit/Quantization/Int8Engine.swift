@@ -7,7 +7,7 @@ import Foundation
 /// Per block and per chunk of image rows (kept in cache): float depthwise 7x7 -> LayerNorm
 /// normalise + quantise -> fc1 GEMM (+GELU, requantise) -> fc2 GEMM (+residual), so a block needs
 /// one barrier. The engine is immutable; each inference takes a scratch arena from a pool.
-public struct Int8Engine: InferenceEngine {
+public struct Int8Engine: LayerProfiling {
     public let model: QuantizedModel
     let plan: Int8Plan
     let pool: ScratchPool<Int8Arena>
@@ -24,12 +24,26 @@ public struct Int8Engine: InferenceEngine {
     }
 
     public func infer(_ input: UnsafeBufferPointer<Float>, logits: UnsafeMutableBufferPointer<Float>, threads: Int) {
+        _ = run(input, logits: logits, threads: threads, profile: false)
+    }
+
+    /// Runs one inference and returns the CPU time per layer kind seen by the calling thread.
+    public func inferProfiled(_ input: UnsafeBufferPointer<Float>, logits: UnsafeMutableBufferPointer<Float>,
+                              threads: Int) -> LayerProfile {
+        run(input, logits: logits, threads: threads, profile: true)
+    }
+
+    private func run(_ input: UnsafeBufferPointer<Float>, logits: UnsafeMutableBufferPointer<Float>,
+                     threads: Int, profile: Bool) -> LayerProfile {
         guard input.count >= config.inputCount, logits.count >= config.numClasses, let inp = input.baseAddress,
-              let out = logits.baseAddress else { return }
+              let out = logits.baseAddress else { return LayerProfile() }
         let t = max(1, min(threads, 64))
         let arena = pool.take(threads: t)
         defer { pool.give(arena) }
+        arena.startProfile(profile)
         plan.execute(input: inp, logits: out, arena: arena, threads: t, dump: nil)
+        arena.startProfile(false)
+        return profile ? LayerProfile(nanoseconds: arena.profileSink) : LayerProfile()
     }
 
     /// Runs one NCHW image and reports every layer's output (NCHW, dequantised) to `observe`,
@@ -107,9 +121,14 @@ final class Int8Arena: @unchecked Sendable {
     /// The running phase's body and part count, set before the team runs and cleared after.
     private var phase: ((Int) -> Void)?
     private var phaseParts = 0
+    /// Nanoseconds per layer kind of part 0 (the calling thread) while profiling.
+    let profileSink: UnsafeMutablePointer<UInt64>
+    private var watch = Stopwatch(sink: nil)
 
     init(plan: Int8Plan, threads: Int) {
         self.threads = threads
+        profileSink = .allocate(capacity: LayerKind.allCases.count)
+        profileSink.initialize(repeating: 0, count: LayerKind.allCases.count)
         chunkCounter = .allocate(capacity: 1)
         chunkCounter.initialize(to: 0)
         residual = (0..<2).map { _ in
@@ -131,6 +150,18 @@ final class Int8Arena: @unchecked Sendable {
                 if index < self.phaseParts { self.phase?(index) }
             }
         }
+    }
+
+    /// Starts (or, with false, stops) timing the next inference into `profileSink`.
+    func startProfile(_ on: Bool) {
+        if on { profileSink.update(repeating: 0, count: LayerKind.allCases.count) }
+        watch = Stopwatch(sink: on ? profileSink : nil)
+    }
+
+    /// Adds part 0's CPU time since its previous lap to `kind`; other parts and unprofiled runs do nothing.
+    @inline(__always)
+    func lap(_ kind: LayerKind, part: Int) {
+        if part == 0 { watch.lap(kind) }
     }
 
     /// Runs `body(part)` for parts 0..<parts (at most `threads`) on the team, the caller as part 0,
@@ -157,6 +188,7 @@ final class Int8Arena: @unchecked Sendable {
         chunkH.forEach { $0.deallocate() }
         gemmScratch.forEach { $0.deallocate() }
         chunkCounter.deallocate()
+        profileSink.deallocate()
     }
 }
 
