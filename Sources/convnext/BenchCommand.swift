@@ -41,7 +41,7 @@ struct BenchCommand: ParsableCommand {
     var runs: Int = 200
 
     @Option(help: "Run each configuration for this many seconds instead of --runs (benchmark_app's -t).")
-    var duration: Double?
+    var duration: String?
 
     @Option(help: "Real input: an image (JPEG/PNG, decoded and preprocessed every run), an NV12 frame (.nv12/.yuv) or a raw float32 tensor (.f32/.raw/.bin). Default: random data.")
     var input: String?
@@ -92,14 +92,12 @@ struct BenchCommand: ParsableCommand {
             let threadCounts = try Self.counts(threads, option: "--threads")
             let workerCounts = try Self.counts(concurrency, option: "--concurrency")
             guard runs >= 1, warmup >= 0 else { throw ConvNeXtError.usage("--runs must be >= 1 and --warmup >= 0") }
-            if let duration, !(duration.isFinite && duration > 0 && duration <= 86_400) {
-                throw ConvNeXtError.usage("--duration must be a number of seconds above 0 and at most 86400, got \(duration)")
-            }
+            let seconds = try duration.map(Self.seconds)
             if let report, !(report.lowercased().hasSuffix(".json") || report.lowercased().hasSuffix(".csv")) {
                 throw ConvNeXtError.usage("--report \(report): the name must end in .json or .csv")
             }
             for (flag, path) in [("--report", report), ("--plot", plot)] { if let path { try checkOutputPath(path, flag: flag) } }
-            let budget: EngineBenchmark.Budget = duration.map { .seconds($0) } ?? .runs(runs)
+            let budget: EngineBenchmark.Budget = seconds.map { .seconds($0) } ?? .runs(runs)
             let m = try openModel(model, lookup: lookup, inputSize: preprocess.size, allowRandomVariants: true)
             let engine = m.engine
             let benchInput = try makeInput(m)
@@ -215,8 +213,16 @@ struct BenchCommand: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(Report(model: model, engine: m.engine.name, cpu: CPUFeatures.brand, isa: CPUFeatures.cap.rawValue,
-                                         input: input.description, duration_s: duration, runs: duration == nil ? runs : nil,
+                                         input: input.description, duration_s: try duration.map(Self.seconds), runs: duration == nil ? runs : nil,
                                          warmup: warmup, results: results)) + Data("\n".utf8)
+    }
+
+    /// Parses `--duration`: seconds above 0, at most a day.
+    static func seconds(_ text: String) throws -> Double {
+        guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite, value > 0, value <= 86_400 else {
+            throw ConvNeXtError.usage("--duration expects seconds above 0 and at most 86400, got '\(text)'")
+        }
+        return value
     }
 
     /// Parses `1,2,4` into positive counts.
@@ -235,7 +241,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     private func text(_ m: OpenedModel, _ results: [EngineBenchmark.Result], input: EngineBenchmark.Input) -> String {
-        let budget = duration.map { String(format: "%g s per configuration", $0) } ?? "\(runs) runs"
+        let budget = (try? duration.map(Self.seconds)).flatMap { $0 }.map { String(format: "%g s per configuration", $0) } ?? "\(runs) runs"
         var lines = [describe(m) + "; engine \(m.engine.name); input \(input.description)",
                      "latency (batch 1, \(budget) after \(warmup) warm-up):"]
         for r in results where r.kind == "latency" {
