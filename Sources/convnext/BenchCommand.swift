@@ -130,7 +130,7 @@ struct BenchCommand: ParsableCommand {
             if let report { files.append((report, try reportFile(m, benchInput, results, csv: report.lowercased().hasSuffix(".csv")))) }
             if let plot {
                 let series = results.map { SVGPlots.LatencySeries(name: $0.label, samplesMs: $0.samplesMs) }
-                files.append((plot, SVGPlots.latencyChart(title: "convnext bench \(model) (\(engine.name), input \(benchInput.description))",
+                files.append((plot, SVGPlots.latencyChart(title: "convnext bench \(FileIO.namePart(of: model)) (\(engine.name), input \(input.map { FileIO.namePart(of: $0) } ?? "random"))",
                                                           series: series).data))
             }
             try FileIO.writeAllAtomically(files)

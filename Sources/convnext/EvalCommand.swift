@@ -188,14 +188,14 @@ struct EvalCommand: ParsableCommand {
     /// The per-class accuracy chart of `report`: one bar per class with images, per model.
     static func accuracyPlot(_ report: EvalReport, numClasses: Int, labels: [String]) -> SVGDocument {
         let shown = Set(report.models.flatMap { $0.perClass.map(\.classIndex) }).sorted()
-        let names = shown.map { $0 < labels.count ? labels[$0] : "\($0)" }
+        let categories = shown.map { $0 < labels.count ? labels[$0] : "\($0)" }
         let series = report.models.map { m -> SVGPlots.AccuracySeries in
             let byClass = Dictionary(m.perClass.map { ($0.classIndex, $0) }, uniquingKeysWith: { a, _ in a })
-            return .init(name: "\(m.model) (\(m.engine))", counts: shown.map { c in byClass[c].map { (hits: $0.correctTop1, images: $0.images) } })
+            return .init(name: "\(FileIO.namePart(of: m.model)) (\(m.engine))", counts: shown.map { c in byClass[c].map { (hits: $0.hits.correctTop1, images: $0.hits.images) } })
         }
-        let title = report.models.count == 2 ? "Per-class top-1: \(report.models[0].model) vs \(report.models[1].model)"
-            : "Per-class top-1: \(report.models.first?.model ?? "")"
-        return SVGPlots.classAccuracyChart(title: title, categories: names, series: series)
+        let names = report.models.map { FileIO.namePart(of: $0.model) }
+        let title = "Per-class top-1: " + names.joined(separator: " vs ") + " (\(report.images) images)"
+        return SVGPlots.classAccuracyChart(title: title, categories: categories, series: series)
     }
 }
 

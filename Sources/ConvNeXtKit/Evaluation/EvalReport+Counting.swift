@@ -46,16 +46,11 @@ extension EvalReport {
                 let hit1 = prediction.hitTop1(sample.label), hit5 = prediction.hitTop5(sample.label)
                 if hit1 { models[m].correctTop1 += 1 }
                 if hit5 { models[m].correctTop5 += 1 }
-                var c = perClass[m][sample.label] ?? ClassCounts(classIndex: sample.label)
-                c.images += 1
-                if hit1 { c.correctTop1 += 1 }
-                if hit5 { c.correctTop5 += 1 }
-                perClass[m][sample.label] = c
+                perClass[m][sample.label, default: ClassCounts(classIndex: sample.label)].hits.add(top1: hit1, top5: hit5)
                 // timm's RealLabelsImagenet: images without ReaL labels are left out.
                 if let real, !real.isEmpty {
-                    models[m].real!.images += 1
-                    if let first = prediction.top5.first, real.contains(first.index) { models[m].real!.correctTop1 += 1 }
-                    if prediction.top5.contains(where: { real.contains($0.index) }) { models[m].real!.correctTop5 += 1 }
+                    models[m].real?.add(top1: prediction.top5.first.map { real.contains($0.index) } ?? false,
+                                        top5: prediction.top5.contains { real.contains($0.index) })
                 }
             }
             if record.predictions.count == 2, record.predictions[0].top5.first?.index == record.predictions[1].top5.first?.index {

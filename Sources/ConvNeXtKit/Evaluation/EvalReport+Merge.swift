@@ -72,17 +72,11 @@ extension EvalReport.ModelCounts {
         sum.correctTop5 += other.correctTop5
         var classes: [Int: EvalReport.ClassCounts] = [:]
         for c in perClass + other.perClass {
-            var total = classes[c.classIndex] ?? EvalReport.ClassCounts(classIndex: c.classIndex)
-            total.images += c.images
-            total.correctTop1 += c.correctTop1
-            total.correctTop5 += c.correctTop5
-            classes[c.classIndex] = total
+            let earlier = classes[c.classIndex]?.hits ?? EvalReport.HitCounts()
+            classes[c.classIndex] = EvalReport.ClassCounts(classIndex: c.classIndex, hits: earlier + c.hits)
         }
         sum.perClass = classes.values.sorted { $0.classIndex < $1.classIndex }
-        if let a = real, let b = other.real {
-            sum.real = EvalReport.RealCounts(images: a.images + b.images, correctTop1: a.correctTop1 + b.correctTop1,
-                                             correctTop5: a.correctTop5 + b.correctTop5)
-        }
+        if let a = real, let b = other.real { sum.real = a + b }
         return sum
     }
 }

@@ -9,43 +9,9 @@ public struct EvalReport: Sendable, Equatable {
     /// The version of this JSON form; `convnext merge` refuses any other.
     public static let schemaVersion = 1
 
-    /// One class's images among the evaluated ones and how many a model got right.
-    public struct ClassCounts: Sendable, Equatable, Codable {
-        public var classIndex: Int
-        public var images: Int
-        public var correctTop1: Int
-        public var correctTop5: Int
-
-        public init(classIndex: Int, images: Int = 0, correctTop1: Int = 0, correctTop5: Int = 0) {
-            self.classIndex = classIndex
-            self.images = images
-            self.correctTop1 = correctTop1
-            self.correctTop5 = correctTop5
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case classIndex = "class", images, correctTop1 = "correct_top1", correctTop5 = "correct_top5", top1, top5
-        }
-
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            self.init(classIndex: try c.decode(Int.self, forKey: .classIndex), images: try c.decode(Int.self, forKey: .images),
-                      correctTop1: try c.decode(Int.self, forKey: .correctTop1), correctTop5: try c.decode(Int.self, forKey: .correctTop5))
-        }
-
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(classIndex, forKey: .classIndex)
-            try c.encode(images, forKey: .images)
-            try c.encode(correctTop1, forKey: .correctTop1)
-            try c.encode(correctTop5, forKey: .correctTop5)
-            try c.encode(EvalReport.rate(correctTop1, images), forKey: .top1)
-            try c.encode(EvalReport.rate(correctTop5, images), forKey: .top5)
-        }
-    }
-
-    /// ReaL accuracy counts: images with at least one ReaL label, and hits among those labels.
-    public struct RealCounts: Sendable, Equatable, Codable {
+    /// Images counted and how many of them a model got right at top-1 and top-5 (rates written
+    /// beside them, never read back).
+    public struct HitCounts: Sendable, Equatable, Codable {
         public var images: Int
         public var correctTop1: Int
         public var correctTop5: Int
@@ -54,6 +20,18 @@ public struct EvalReport: Sendable, Equatable {
             self.images = images
             self.correctTop1 = correctTop1
             self.correctTop5 = correctTop5
+        }
+
+        /// Counts one more image.
+        public mutating func add(top1: Bool, top5: Bool) {
+            images += 1
+            if top1 { correctTop1 += 1 }
+            if top5 { correctTop5 += 1 }
+        }
+
+        /// Both counts summed.
+        public static func + (a: HitCounts, b: HitCounts) -> HitCounts {
+            HitCounts(images: a.images + b.images, correctTop1: a.correctTop1 + b.correctTop1, correctTop5: a.correctTop5 + b.correctTop5)
         }
 
         enum CodingKeys: String, CodingKey { case images, correctTop1 = "correct_top1", correctTop5 = "correct_top5", top1, top5 }
@@ -71,6 +49,33 @@ public struct EvalReport: Sendable, Equatable {
             try c.encode(correctTop5, forKey: .correctTop5)
             try c.encode(EvalReport.rate(correctTop1, images), forKey: .top1)
             try c.encode(EvalReport.rate(correctTop5, images), forKey: .top5)
+        }
+    }
+
+    /// ReaL accuracy counts: images with at least one ReaL label, and hits among those labels.
+    public typealias RealCounts = HitCounts
+
+    /// One class's evaluated images and how many a model got right (one JSON object: `class` and the counts).
+    public struct ClassCounts: Sendable, Equatable, Codable {
+        public var classIndex: Int
+        public var hits: HitCounts
+
+        public init(classIndex: Int, hits: HitCounts = HitCounts()) {
+            self.classIndex = classIndex
+            self.hits = hits
+        }
+
+        enum CodingKeys: String, CodingKey { case classIndex = "class" }
+
+        public init(from decoder: Decoder) throws {
+            self.init(classIndex: try decoder.container(keyedBy: CodingKeys.self).decode(Int.self, forKey: .classIndex),
+                      hits: try HitCounts(from: decoder))
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(classIndex, forKey: .classIndex)
+            try hits.encode(to: encoder)
         }
     }
 

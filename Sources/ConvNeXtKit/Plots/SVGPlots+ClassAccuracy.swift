@@ -19,10 +19,12 @@ extension SVGPlots {
     /// Bars carry `class="bar series-M"`, `data-class` and `data-accuracy`; a tooltip gives the counts.
     public static func classAccuracyChart(title: String, categories: [String], series: [AccuracySeries]) -> SVGDocument {
         let groupWidth = Double(max(10, 8 * series.count + 6))
-        let left = 64.0, right = 24.0, top = 74.0
+        let left = 64.0, right = 24.0, top = 58.0 + 16 * Double(max(series.count, 1))
         let longestName = categories.map(\.count).max() ?? 1
         let bottom = 40 + min(Double(longestName), 28) * 6.2
-        let plotWidth = max(480, Double(categories.count) * groupWidth)
+        // Wide enough for the bars, the title and the legend (about 8 px per character of 15 px text).
+        let textWidth = max(Double(title.count) * 8.5, Double(series.map(\.name.count).max() ?? 0) * 6.5 + 20) - left + 12
+        let plotWidth = max(480, Double(categories.count) * groupWidth, textWidth)
         let plotHeight = 300.0
         var svg = SVGDocument(width: left + plotWidth + right, height: top + plotHeight + bottom, title: title)
 
@@ -38,11 +40,10 @@ extension SVGPlots {
         svg.text(title, x: left, y: 22, size: 15, bold: true)
         svg.text(String(format: "top-1 accuracy per class (%d classes, one bar per class and model); y axis from %.0f%%",
                         categories.count, floor * 100), x: left, y: 40, size: 11, fill: "#555555", kind: "caption")
-        var legendX = left
         for (m, s) in series.enumerated() {
-            svg.rect(x: legendX, y: 50, width: 12, height: 12, fill: palette[m % palette.count], kind: "legend")
-            svg.text(s.name, x: legendX + 16, y: 60, size: 11)
-            legendX += 24 + Double(min(s.name.count, 60)) * 6.5
+            let y = 50 + 16 * Double(m)
+            svg.rect(x: left, y: y, width: 12, height: 12, fill: palette[m % palette.count], kind: "legend")
+            svg.text(s.name, x: left + 16, y: y + 10, size: 11)
         }
         let ticks = Self.ticks(range, count: 5)
         let step = ticks.count > 1 ? ticks[1] - ticks[0] : 0.1
