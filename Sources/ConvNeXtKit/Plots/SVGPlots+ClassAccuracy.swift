@@ -23,7 +23,7 @@ extension SVGPlots {
         let longestName = categories.map(\.count).max() ?? 1
         let bottom = 40 + min(Double(longestName), 28) * 6.2
         // Wide enough for the bars, the title and the legend (about 8 px per character of 15 px text).
-        let textWidth = max(Double(title.count) * 8.5, Double(series.map(\.name.count).max() ?? 0) * 6.5 + 20) - left + 12
+        let textWidth = max(Double(title.count) * 9, Double(series.map(\.name.count).max() ?? 0) * 6.5 + 20) + 12 - right
         let plotWidth = max(480, Double(categories.count) * groupWidth, textWidth)
         let plotHeight = 300.0
         var svg = SVGDocument(width: left + plotWidth + right, height: top + plotHeight + bottom, title: title)
