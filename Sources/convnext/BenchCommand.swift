@@ -6,7 +6,7 @@ import Foundation
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure latency (min/median/p90), throughput (FPS) and time per layer kind.",
+        abstract: "Measure latency (min/p50/p90/p99/max/stddev), throughput (FPS) and time per layer kind.",
         discussion: """
             MODEL is a model file or a variant name (atto, femto, pico, nano, tiny) run on \
             deterministic random weights. Latency is one inference at a time split over \
@@ -14,11 +14,18 @@ struct BenchCommand: ParsableCommand {
             single-threaded inferences on one shared model. Timings drift between runs on \
             shared machines: compare engines in the same shell command (docs/benchmarks.md).
 
+            Like OpenVINO's benchmark_app: --duration S runs each configuration for S seconds \
+            instead of --runs; --input times real data (an image is decoded and preprocessed on \
+            every run, timed apart from the inference; an NV12 frame is read and converted; a raw \
+            float32 tensor is fed as is); --grid also measures every threads x workers pair; \
+            --report writes JSON or CSV, --plot an SVG of the latency distributions.
+
             Examples:
               convnext bench convnext_atto.onnx
               convnext bench atto --threads 1,2 --concurrency 1,2 --profile
               convnext bench convnext_atto.onnx --json
               convnext bench convnext_atto.onnx --markdown --float-top1 75.7
+              convnext bench convnext_atto.onnx --duration 10 --input cat.jpg --grid --report bench.csv --plot bench.svg
             """
     )
 
@@ -32,6 +39,26 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: "Timed inferences per configuration (per worker for throughput).")
     var runs: Int = 200
+
+    @Option(help: "Run each configuration for this many seconds instead of --runs (benchmark_app's -t).")
+    var duration: String?
+
+    @Option(help: "Real input: an image (JPEG/PNG, decoded and preprocessed every run), an NV12 frame (.nv12/.yuv) or a raw float32 tensor (.f32/.raw/.bin). Default: random data.")
+    var input: String?
+
+    @Option(name: .customLong("nv12"), help: "Size of the --input NV12 frame, WIDTHxHEIGHT (default: the model's input size).")
+    var nv12: String?
+
+    @Flag(help: "Also measure every --threads x --concurrency pair (workers each running multi-threaded inferences).")
+    var grid = false
+
+    @Option(help: "Write the results to FILE.json or FILE.csv.")
+    var report: String?
+
+    @Option(help: "Write an SVG of the latency distribution of every configuration (p50 and p99 marked).")
+    var plot: String?
+
+    @OptionGroup var preprocess: PreprocessFlags
 
     @Option(help: "Untimed inferences before timing.")
     var warmup: Int = 20
@@ -65,13 +92,20 @@ struct BenchCommand: ParsableCommand {
             let threadCounts = try Self.counts(threads, option: "--threads")
             let workerCounts = try Self.counts(concurrency, option: "--concurrency")
             guard runs >= 1, warmup >= 0 else { throw ConvNeXtError.usage("--runs must be >= 1 and --warmup >= 0") }
-            let m = try openModel(model, lookup: lookup, inputSize: nil, allowRandomVariants: true)
+            let seconds = try duration.map(Self.seconds)
+            if let report, !(report.lowercased().hasSuffix(".json") || report.lowercased().hasSuffix(".csv")) {
+                throw ConvNeXtError.usage("--report \(report): the name must end in .json or .csv")
+            }
+            for (flag, path) in [("--report", report), ("--plot", plot)] { if let path { try checkOutputPath(path, flag: flag) } }
+            let budget: EngineBenchmark.Budget = seconds.map { .seconds($0) } ?? .runs(runs)
+            let m = try openModel(model, lookup: lookup, inputSize: preprocess.size, allowRandomVariants: true)
             let engine = m.engine
+            let benchInput = try makeInput(m)
             if kernels && !json { print(KernelTable.benchmarkReport() + "\n" + FastEngine.layerShapeReport(config: m.config)) }
 
             var results: [EngineBenchmark.Result] = []
             for t in threadCounts {
-                var r = EngineBenchmark.latency(engine, threads: t, runs: runs, warmup: warmup)
+                var r = EngineBenchmark.latency(engine, threads: t, budget: budget, warmup: warmup, input: benchInput)
                 if profile, let fast = engine as? FastEngine {
                     let p = EngineBenchmark.profile(fast, threads: t, runs: max(runs / 2, 10))
                     var ms: [String: Double] = [:]
@@ -81,8 +115,25 @@ struct BenchCommand: ParsableCommand {
                 results.append(r)
             }
             for w in workerCounts {
-                results.append(EngineBenchmark.throughput(engine, workers: w, runs: runs, warmup: warmup))
+                results.append(EngineBenchmark.throughput(engine, workers: w, threads: 1, budget: budget, warmup: warmup, input: benchInput))
             }
+            if grid {
+                for t in threadCounts {
+                    for w in workerCounts {
+                        results.append(EngineBenchmark.throughput(engine, workers: w, threads: t, budget: budget, warmup: warmup,
+                                                                  input: benchInput, kind: "grid"))
+                    }
+                }
+            }
+
+            var files: [(path: String, data: Data)] = []
+            if let report { files.append((report, try reportFile(m, benchInput, results, csv: report.lowercased().hasSuffix(".csv")))) }
+            if let plot {
+                let series = results.map { SVGPlots.LatencySeries(name: $0.label, samplesMs: $0.samplesMs) }
+                files.append((plot, SVGPlots.latencyChart(title: "convnext bench \(FileIO.namePart(of: model)) (\(engine.name), input \(input.map { FileIO.namePart(of: $0) } ?? "random"))",
+                                                          series: series).data))
+            }
+            try FileIO.writeAllAtomically(files)
 
             if json {
                 let encoder = JSONEncoder()
@@ -91,9 +142,87 @@ struct BenchCommand: ParsableCommand {
             } else if markdown {
                 print(markdownTable(m, results))
             } else {
-                print(text(m, results))
+                print(text(m, results, input: benchInput))
             }
         }
+    }
+
+    /// The inputs every timed run gets: random data, a raw tensor, an NV12 frame or an image.
+    private func makeInput(_ m: OpenedModel) throws -> EngineBenchmark.Input {
+        guard let path = input else { return .random(for: m.config) }
+        let ext = (path as NSString).pathExtension.lowercased()
+        if ["f32", "raw", "bin"].contains(ext) {
+            let tensor = try Tensor.readRaw(path: path, shape: m.config.inputShape)
+            return .init(tensor: tensor.data, description: "tensor \(path)")
+        }
+        let options = try preprocess.options(defaults: m.preprocessDefaults)
+        try ClassifyCommand.checkInput(m.config, size: options.size, path: m.path)
+        let prepare: @Sendable () throws -> [Float]
+        let what: String
+        if ["nv12", "yuv"].contains(ext) {
+            let size = try nv12.map { try NV12Frame.parseSize($0) } ?? (width: m.config.inputWidth, height: m.config.inputHeight)
+            let (range, upsampling) = (preprocess.nv12Range, preprocess.nv12Upsampling)
+            prepare = {
+                let frame = try NV12Frame.read(path: path, width: size.width, height: size.height)
+                if frame.width == options.size && frame.height == options.size {
+                    return frame.modelInput(normalization: options.pixelNormalization, range: range, upsampling: upsampling).data
+                }
+                let rgb = Preprocessor.modelImage(frame.rgbImage(range: range, upsampling: upsampling), options: options)
+                return Preprocessor.normalizedTensor(rgb, mean: options.mean, std: options.std).data
+            }
+            what = "nv12 \(path)"
+        } else {
+            let nv12Input = m.nv12Input
+            prepare = { try modelInputs(path: path, options: options, nv12: [nv12Input])[0].data }
+            what = "image \(path)"
+        }
+        // Once up front: a bad file is one error line, never a failure inside the timed loop.
+        let first = try prepare()
+        guard first.count == m.config.inputCount else {
+            throw ConvNeXtError.invalidInput(path: path, reason: "gives \(first.count) input values, the model takes \(m.config.inputCount)")
+        }
+        return .init(tensor: first, prepare: prepare, description: what)
+    }
+
+    /// `--report`: the results as CSV (one row per configuration) or JSON (with the model, CPU and input).
+    private func reportFile(_ m: OpenedModel, _ input: EngineBenchmark.Input, _ results: [EngineBenchmark.Result], csv: Bool) throws -> Data {
+        if csv {
+            let header = "kind,threads,concurrency,runs,total_runs,min_ms,p50_ms,p90_ms,p99_ms,max_ms,mean_ms,stddev_ms,fps,wall_s,"
+                + "preprocess_p50_ms,preprocess_p90_ms,preprocess_p99_ms,preprocess_max_ms"
+            let rows = results.map { r -> String in
+                let p = r.preprocess
+                let pre = [p?.p50, p?.p90, p?.p99, p?.max].map { $0.map { String(format: "%.4f", $0) } ?? "" }
+                return ["\(r.kind)", "\(r.threads)", "\(r.concurrency)", "\(r.runs)", "\(r.totalRuns)"].joined(separator: ",") + ","
+                    + [r.minMs, r.medianMs, r.p90Ms, r.p99Ms, r.maxMs, r.meanMs, r.stddevMs].map { String(format: "%.4f", $0) }.joined(separator: ",")
+                    + String(format: ",%.2f,%.3f,", r.fps, r.wallSeconds) + pre.joined(separator: ",")
+            }
+            return Data((([header] + rows).joined(separator: "\n") + "\n").utf8)
+        }
+        struct Report: Encodable {
+            var schema = 1
+            var model: String
+            var engine: String
+            var cpu: String
+            var isa: String
+            var input: String
+            var duration_s: Double?
+            var runs: Int?
+            var warmup: Int
+            var results: [EngineBenchmark.Result]
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(Report(model: model, engine: m.engine.name, cpu: CPUFeatures.brand, isa: CPUFeatures.cap.rawValue,
+                                         input: input.description, duration_s: try duration.map(Self.seconds), runs: duration == nil ? runs : nil,
+                                         warmup: warmup, results: results)) + Data("\n".utf8)
+    }
+
+    /// Parses `--duration`: seconds above 0, at most a day.
+    static func seconds(_ text: String) throws -> Double {
+        guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite, value > 0, value <= 86_400 else {
+            throw ConvNeXtError.usage("--duration expects seconds above 0 and at most 86400, got '\(text)'")
+        }
+        return value
     }
 
     /// Parses `1,2,4` into positive counts.
@@ -111,19 +240,33 @@ struct BenchCommand: ParsableCommand {
         return "\(model): \(c.variantName), \(c.inputHeight)x\(c.inputWidth), \(c.numClasses) classes, \(params) M params"
     }
 
-    private func text(_ m: OpenedModel, _ results: [EngineBenchmark.Result]) -> String {
-        var lines = [describe(m) + "; engine \(m.engine.name)",
-                     "latency (batch 1, \(runs) runs after \(warmup) warm-up):"]
+    private func text(_ m: OpenedModel, _ results: [EngineBenchmark.Result], input: EngineBenchmark.Input) -> String {
+        let budget = (try? duration.map(Self.seconds)).flatMap { $0 }.map { String(format: "%g s per configuration", $0) } ?? "\(runs) runs"
+        var lines = [describe(m) + "; engine \(m.engine.name); input \(input.description)",
+                     "latency (batch 1, \(budget) after \(warmup) warm-up):"]
         for r in results where r.kind == "latency" {
-            lines.append(String(format: "  threads=%-2d  min %7.2f ms  median %7.2f ms  p90 %7.2f ms",
-                                r.threads, r.minMs, r.medianMs, r.p90Ms))
+            lines.append(String(format: "  threads=%-2d  min %7.2f ms  median %7.2f ms  p90 %7.2f ms  p99 %7.2f ms  max %7.2f ms  sd %6.2f ms  (%d runs)",
+                                r.threads, r.minMs, r.medianMs, r.p90Ms, r.p99Ms, r.maxMs, r.stddevMs, r.totalRuns))
+            if let p = r.preprocess {
+                lines.append(String(format: "              decode+preprocess, timed apart: median %7.2f ms  p90 %7.2f ms  p99 %7.2f ms  max %7.2f ms",
+                                    p.p50, p.p90, p.p99, p.max))
+            }
         }
         let base = results.first { $0.kind == "throughput" && $0.concurrency == 1 }?.fps
-        lines.append("throughput (workers, each running single-threaded inferences on one shared model):")
+        lines.append("throughput (workers, each running single-threaded inferences on one shared model"
+                     + (input.prepare != nil ? "; FPS includes decode+preprocess" : "") + "):")
         for r in results where r.kind == "throughput" {
             let ratio = base.map { String(format: "  (%.2fx 1 worker)", r.fps / $0) } ?? ""
-            lines.append(String(format: "  concurrency=%-2d  %8.1f FPS  median %7.2f ms", r.concurrency, r.fps, r.medianMs)
+            lines.append(String(format: "  concurrency=%-2d  %8.1f FPS  median %7.2f ms  p99 %7.2f ms", r.concurrency, r.fps, r.medianMs, r.p99Ms)
                          + ratio)
+        }
+        let gridRows = results.filter { $0.kind == "grid" }
+        if !gridRows.isEmpty {
+            lines.append("grid (threads per inference x workers): FPS, median / p99 ms")
+            for r in gridRows {
+                lines.append(String(format: "  threads=%-2d x workers=%-2d  %8.1f FPS  median %7.2f ms  p99 %7.2f ms  (%d runs)",
+                                    r.threads, r.concurrency, r.fps, r.medianMs, r.p99Ms, r.totalRuns))
+            }
         }
         for r in results where r.profileMs != nil {
             guard let p = r.profileMs else { continue }

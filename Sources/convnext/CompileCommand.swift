@@ -11,7 +11,8 @@ struct CompileCommand: ParsableCommand {
             Reads model_parameters, input_parameters, calibration_parameters and compiler_parameters \
             (docs/config.md lists every key). Paths in the YAML are relative to the YAML file; paths \
             given on the command line are relative to the current folder. Writes \
-            WORKING_DIR/PREFIX.cnxk, PREFIX_quant_report.txt and PREFIX_quant_report.json. Warnings \
+            WORKING_DIR/PREFIX.cnxk, PREFIX_quant_report.txt, PREFIX_quant_report.json and \
+            PREFIX_quant_report.svg (per-layer cosine, overrides marked; written last). Warnings \
             (unknown keys, node names that match no node, a model file named after another variant) \
             go to stderr; any error writes nothing and exits 1.
 
@@ -84,8 +85,25 @@ struct CompileCommand: ParsableCommand {
             print("wrote \(result.modelPath)")
             print("wrote \(result.reportTextPath)")
             print("wrote \(result.reportJSONPath)")
+            if let svg = try writeCosineChart(result) { print("wrote \(svg)") }
             if let dir = result.layerDumpDirectory { print("wrote layer outputs to \(dir)") }
         }
+    }
+}
+
+extension CompileCommand {
+    /// Writes PREFIX_quant_report.svg beside the text report: the per-layer cosine chart of the
+    /// report JSON just written, with the config's overrides marked. Nil when the quantizer
+    /// reported no layers (calibration_type skip).
+    func writeCosineChart(_ result: CompileResult) throws -> String? {
+        let report = try QuantizationReport.read(compileReportJSON: try FileIO.read(path: result.reportJSONPath, maxBytes: 256 << 20))
+        guard !report.rows.isEmpty else { return nil }
+        let base = result.reportTextPath.hasSuffix(".txt") ? String(result.reportTextPath.dropLast(4)) : result.reportTextPath
+        let path = base + ".svg"
+        let chart = report.cosineChart(title: "convnext compile: \(FileIO.namePart(of: result.modelPath))",
+                                       overrides: result.plan.layerOverrideNames)
+        try FileIO.writeAtomically(path: path, data: chart.data)
+        return path
     }
 }
 

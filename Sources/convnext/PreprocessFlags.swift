@@ -5,6 +5,7 @@ extension Interpolation: ExpressibleByArgument {}
 extension ResizeMode: ExpressibleByArgument {}
 extension YUVRange: ExpressibleByArgument {}
 extension ChromaUpsampling: ExpressibleByArgument {}
+extension CropMode: ExpressibleByArgument {}
 
 /// The preprocessing flags shared by `preprocess` and `classify`; unset flags keep the model's defaults.
 struct PreprocessFlags: ParsableArguments {
@@ -21,6 +22,10 @@ struct PreprocessFlags: ParsableArguments {
     @Option(name: .customLong("resize-mode"),
             help: "crop: timm's resize + centre crop; letterbox: fit inside, pad with grey 127 (default crop).")
     var resizeMode: ResizeMode?
+
+    @Option(name: .customLong("crop-mode"),
+            help: "timm crop_mode for --resize-mode crop: center (shorter side, crop) | squash (both sides, aspect not kept) | border (longer side, pad with the mean colour) (default center).")
+    var cropMode: CropMode?
 
     @Option(help: "Per-channel mean in 0...1, comma separated (default 0.485,0.456,0.406).")
     var mean: String?
@@ -44,6 +49,7 @@ struct PreprocessFlags: ParsableArguments {
         if let cropPct { o.cropPct = cropPct }
         if let interpolation { o.interpolation = interpolation }
         if let resizeMode { o.resizeMode = resizeMode }
+        if let cropMode { o.cropMode = cropMode }
         if let mean { o.mean = try Self.channels(mean, flag: "--mean") }
         if let std { o.std = try Self.channels(std, flag: "--std") }
         o.applyExifOrientation = exifOrientation

@@ -20,6 +20,37 @@ public struct EvalMetrics: Sendable, Codable {
     }
 }
 
+/// What one model predicted for one image: its five most probable classes.
+public struct EvalPrediction: Sendable, Equatable {
+    /// Model class indices, most probable first, with softmax probabilities (over the valid
+    /// classes only when the evaluation is restricted to a class subset).
+    public var top5: [ClassScore]
+
+    public init(top5: [ClassScore]) { self.top5 = top5 }
+
+    /// Whether `label` is the first class.
+    public func hitTop1(_ label: Int) -> Bool { top5.first?.index == label }
+
+    /// Whether `label` is among the first five classes.
+    public func hitTop5(_ label: Int) -> Bool { top5.contains { $0.index == label } }
+}
+
+/// The outcome of one image of the evaluation: every model's prediction, or why it failed.
+public struct EvalRecord: Sendable {
+    /// One prediction per model, in model order; empty when the image failed.
+    public var predictions: [EvalPrediction]
+    /// Cosine similarity of the two models' logits (two models only).
+    public var cosine: Double?
+    /// Why the image could not be evaluated (unreadable, wrong size); nil when it was.
+    public var failure: String?
+
+    public init(predictions: [EvalPrediction], cosine: Double? = nil, failure: String? = nil) {
+        self.predictions = predictions
+        self.cosine = cosine
+        self.failure = failure
+    }
+}
+
 /// The outcome of one evaluation pass over one or two models.
 public struct EvalResult: Sendable {
     public var metrics: [EvalMetrics]
@@ -30,6 +61,8 @@ public struct EvalResult: Sendable {
     /// Unreadable images with the reason, sorted by path.
     public var failures: [(path: String, reason: String)]
     public var seconds: Double
+    /// One record per sample, in the order of the samples given to `Evaluator.run`.
+    public var records: [EvalRecord]
 }
 
 /// Progress of a running evaluation, for a progress bar.
@@ -46,7 +79,9 @@ public struct EvalProgress: Sendable {
 /// Runs one or two engines over labelled images with concurrent workers sharing the engines.
 ///
 /// Each image is decoded once (in the worker, so decoding runs in parallel too) and fed to
-/// every engine; each engine call is single-threaded, so N workers use N cores.
+/// every engine; each engine call is single-threaded, so N workers use N cores. Every count is
+/// taken from the per-image records in sample order afterwards, so the result does not depend on
+/// the order in which workers finish.
 public struct Evaluator: Sendable {
     public var engines: [any InferenceEngine]
     public var modelNames: [String]
@@ -54,20 +89,25 @@ public struct Evaluator: Sendable {
     /// engine, or one shared by all; throws for unreadable files.
     public var load: @Sendable (String) throws -> [Tensor]
     public var workers: Int
+    /// When set, predictions are taken among these class indices only (timm's `--valid-labels`:
+    /// the logits of the other classes are dropped before softmax and top-k).
+    public var validClasses: [Int]?
 
-    public init(engines: [any InferenceEngine], modelNames: [String], workers: Int,
+    public init(engines: [any InferenceEngine], modelNames: [String], workers: Int, validClasses: [Int]? = nil,
                 load: @escaping @Sendable (String) throws -> [Tensor]) {
         self.engines = engines
         self.modelNames = modelNames
         self.workers = max(1, workers)
+        self.validClasses = validClasses
         self.load = load
     }
 
     public func run(_ samples: [EvalSample], progress: (@Sendable (EvalProgress) -> Void)? = nil) -> EvalResult {
-        let state = EvalState(models: engines.count)
+        let state = EvalState(count: samples.count)
         let start = DispatchTime.now().uptimeNanoseconds
         let engines = self.engines
         let load = self.load
+        let valid = self.validClasses
         let total = samples.count
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             var logits = engines.map { [Float](repeating: 0, count: $0.config.numClasses) }
@@ -77,35 +117,78 @@ public struct Evaluator: Sendable {
                 do {
                     inputs = try load(sample.path)
                 } catch {
-                    state.fail(path: sample.path, reason: "\(error)")
+                    state.store(i, EvalRecord(predictions: [], failure: "\(error)"), hitTop1: false)
                     continue
                 }
-                var hits1: [Bool] = [], hits5: [Bool] = [], top: [Int] = []
+                var predictions: [EvalPrediction] = []
+                var failure: String?
                 for (m, engine) in engines.enumerated() {
                     let input = inputs[min(m, inputs.count - 1)]
                     guard input.count == engine.config.inputCount else {
-                        state.fail(path: sample.path, reason: "preprocessed to \(input.count) values, model \(m + 1) needs \(engine.config.inputCount)")
-                        continue
+                        failure = "preprocessed to \(input.count) values, model \(m + 1) needs \(engine.config.inputCount)"
+                        break
                     }
                     input.data.withUnsafeBufferPointer { inp in
                         logits[m].withUnsafeMutableBufferPointer { engine.infer(inp, logits: $0, threads: 1) }
                     }
-                    let top5 = Self.topIndices(logits[m], k: 5)
-                    top.append(top5.first ?? -1)
-                    hits1.append(top5.first == sample.label)
-                    hits5.append(top5.contains(sample.label))
+                    predictions.append(EvalPrediction(top5: Self.top5(logits[m], validClasses: valid)))
                 }
-                guard hits1.count == engines.count else { continue }
+                if let failure {
+                    state.store(i, EvalRecord(predictions: [], failure: failure), hitTop1: false)
+                    continue
+                }
                 let cosine = engines.count == 2 ? Self.cosine(logits[0], logits[1]) : nil
-                state.record(hits1: hits1, hits5: hits5, agree: engines.count == 2 ? top[0] == top[1] : nil, cosine: cosine)
-                if let progress {
-                    let p = state.progress(total: total, start: start)
-                    progress(p)
-                }
+                state.store(i, EvalRecord(predictions: predictions, cosine: cosine), hitTop1: predictions[0].hitTop1(sample.label))
+                if let progress { progress(state.progress(total: total, start: start)) }
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return state.result(engines: engines, names: modelNames, seconds: seconds)
+        return Self.result(records: state.records, samples: samples, engines: engines, names: modelNames, seconds: seconds)
+    }
+
+    /// The five most probable classes of `logits` (softmax over `validClasses` when given).
+    public static func top5(_ logits: [Float], validClasses: [Int]?) -> [ClassScore] {
+        guard let validClasses else { return Classification.topK(Classification.softmax(logits), k: 5) }
+        let restricted = validClasses.map { logits[$0] }
+        return Classification.topK(Classification.softmax(restricted), k: 5).map {
+            ClassScore(index: validClasses[$0.index], probability: $0.probability)
+        }
+    }
+
+    /// Counts over the records, in sample order.
+    static func result(records: [EvalRecord], samples: [EvalSample], engines: [any InferenceEngine], names: [String],
+                       seconds: Double) -> EvalResult {
+        var correct1 = [Int](repeating: 0, count: engines.count), correct5 = correct1
+        var evaluated = 0, agreements = 0
+        var cosineSum = 0.0
+        var failures: [(path: String, reason: String)] = []
+        for (i, record) in records.enumerated() {
+            if let failure = record.failure {
+                failures.append((samples[i].path, failure))
+                continue
+            }
+            evaluated += 1
+            for (m, p) in record.predictions.enumerated() {
+                if p.hitTop1(samples[i].label) { correct1[m] += 1 }
+                if p.hitTop5(samples[i].label) { correct5[m] += 1 }
+            }
+            if record.predictions.count == 2, record.predictions[0].top5.first?.index == record.predictions[1].top5.first?.index {
+                agreements += 1
+            }
+            cosineSum += record.cosine ?? 0
+        }
+        let n = max(evaluated, 1)
+        let metrics = engines.indices.map { m in
+            EvalMetrics(model: m < names.count ? names[m] : "model \(m + 1)", engine: engines[m].name,
+                        top1: Double(correct1[m]) / Double(n), top5: Double(correct5[m]) / Double(n),
+                        images: evaluated, failed: failures.count, correctTop1: correct1[m], correctTop5: correct5[m],
+                        imagesPerSecond: seconds > 0 ? Double(evaluated) / seconds : 0)
+        }
+        return EvalResult(metrics: metrics,
+                          agreement: engines.count == 2 ? Double(agreements) / Double(n) : nil,
+                          meanCosine: engines.count == 2 ? cosineSum / Double(n) : nil,
+                          failures: failures.sorted { $0.path < $1.path },
+                          seconds: seconds, records: records)
     }
 
     /// Indices of the k largest values, largest first (ties: lower index first).
@@ -134,21 +217,17 @@ public struct Evaluator: Sendable {
     }
 }
 
-/// Counters shared by the workers, behind one lock.
+/// The work queue and the records the workers fill, behind one lock.
 private final class EvalState: @unchecked Sendable {
     private let lock = NSLock()
     private var nextIndex = 0
     private var done = 0
-    private var correct1: [Int]
-    private var correct5: [Int]
-    private var evaluated = 0
-    private var agreements = 0
-    private var cosineSum = 0.0
-    private var failures: [(String, String)] = []
+    private var failed = 0
+    private var correctTop1 = 0
+    private var stored: [EvalRecord]
 
-    init(models: Int) {
-        correct1 = [Int](repeating: 0, count: models)
-        correct5 = [Int](repeating: 0, count: models)
+    init(count: Int) {
+        stored = [EvalRecord](repeating: EvalRecord(predictions: [], failure: "not evaluated"), count: count)
     }
 
     func next(limit: Int) -> Int? {
@@ -159,47 +238,25 @@ private final class EvalState: @unchecked Sendable {
         return nextIndex - 1
     }
 
-    func fail(path: String, reason: String) {
+    func store(_ index: Int, _ record: EvalRecord, hitTop1: Bool) {
         lock.lock()
-        failures.append((path, reason))
+        stored[index] = record
         done += 1
+        if record.failure != nil { failed += 1 }
+        if hitTop1 { correctTop1 += 1 }
         lock.unlock()
     }
 
-    func record(hits1: [Bool], hits5: [Bool], agree: Bool?, cosine: Double?) {
+    var records: [EvalRecord] {
         lock.lock()
-        for m in hits1.indices {
-            if hits1[m] { correct1[m] += 1 }
-            if hits5[m] { correct5[m] += 1 }
-        }
-        if agree == true { agreements += 1 }
-        cosineSum += cosine ?? 0
-        evaluated += 1
-        done += 1
-        lock.unlock()
+        defer { lock.unlock() }
+        return stored
     }
 
     func progress(total: Int, start: UInt64) -> EvalProgress {
         lock.lock()
         defer { lock.unlock() }
-        return EvalProgress(done: done, total: total, failed: failures.count, correctTop1: correct1.first ?? 0,
+        return EvalProgress(done: done, total: total, failed: failed, correctTop1: correctTop1,
                             seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-    }
-
-    func result(engines: [any InferenceEngine], names: [String], seconds: Double) -> EvalResult {
-        lock.lock()
-        defer { lock.unlock() }
-        let n = max(evaluated, 1)
-        let metrics = engines.indices.map { m in
-            EvalMetrics(model: m < names.count ? names[m] : "model \(m + 1)", engine: engines[m].name,
-                        top1: Double(correct1[m]) / Double(n), top5: Double(correct5[m]) / Double(n),
-                        images: evaluated, failed: failures.count, correctTop1: correct1[m], correctTop5: correct5[m],
-                        imagesPerSecond: seconds > 0 ? Double(evaluated) / seconds : 0)
-        }
-        return EvalResult(metrics: metrics,
-                          agreement: engines.count == 2 ? Double(agreements) / Double(n) : nil,
-                          meanCosine: engines.count == 2 ? cosineSum / Double(n) : nil,
-                          failures: failures.sorted { $0.0 < $1.0 }.map { (path: $0.0, reason: $0.1) },
-                          seconds: seconds)
     }
 }

@@ -8,6 +8,17 @@ public enum ResizeMode: String, Sendable, CaseIterable, Codable {
     case letterbox
 }
 
+/// How `ResizeMode.crop` fits an image to the square input: timm's `crop_mode`.
+public enum CropMode: String, Sendable, CaseIterable, Codable {
+    /// Shorter side to floor(size / cropPct), aspect kept, then a centre crop (timm's default).
+    case center
+    /// Both sides to floor(size / cropPct), aspect not kept, then a centre crop.
+    case squash
+    /// Longer side to floor(size / cropPct), aspect kept, then a centre crop that pads the short
+    /// side with the mean colour (round(255 * mean) per channel).
+    case border
+}
+
 /// Everything that decides how a photo becomes the model's input tensor.
 public struct PreprocessOptions: Sendable, Equatable {
     /// Side of the square model input (the crop size).
@@ -16,6 +27,8 @@ public struct PreprocessOptions: Sendable, Equatable {
     public var cropPct: Double
     public var interpolation: Interpolation
     public var resizeMode: ResizeMode
+    /// How the crop resize mode fits the image (timm's `crop_mode`); letterbox ignores it.
+    public var cropMode: CropMode
     /// Per-channel mean and standard deviation in the 0...1 pixel domain (timm's convention).
     public var mean: [Float]
     public var std: [Float]
@@ -27,7 +40,8 @@ public struct PreprocessOptions: Sendable, Equatable {
 
     public init(size: Int = 224, cropPct: Double = 0.875, interpolation: Interpolation = .bicubic,
                 resizeMode: ResizeMode = .crop, mean: [Float] = PreprocessingDefaults.imagenet.mean,
-                std: [Float] = PreprocessingDefaults.imagenet.std, applyExifOrientation: Bool = false) {
+                std: [Float] = PreprocessingDefaults.imagenet.std, applyExifOrientation: Bool = false,
+                cropMode: CropMode = .center) {
         self.size = size
         self.cropPct = cropPct
         self.interpolation = interpolation
@@ -35,6 +49,7 @@ public struct PreprocessOptions: Sendable, Equatable {
         self.mean = mean
         self.std = std
         self.applyExifOrientation = applyExifOrientation
+        self.cropMode = cropMode
     }
 
     /// The model's own settings: its input size and the preprocessing recorded with it.
@@ -48,6 +63,15 @@ public struct PreprocessOptions: Sendable, Equatable {
     /// The shorter side after resizing in crop mode: timm's `math.floor(img_size / crop_pct)`.
     public var scaleSize: Int { Int((Double(size) / cropPct).rounded(.down)) }
 
+    /// The pad colour of `CropMode.border`: timm's `[round(255 * v) for v in mean]` (Python
+    /// rounding, half to even), clamped to 0...255.
+    public var borderFill: (UInt8, UInt8, UInt8) {
+        func channel(_ i: Int) -> UInt8 {
+            UInt8(Swift.max(0, Swift.min(255, (255 * Double(mean[i])).rounded(.toNearestOrEven))))
+        }
+        return (channel(0), channel(1), channel(2))
+    }
+
     /// The hb_mapper form of the normalisation: out = (pixel - mean) * scale, pixels 0...255.
     public var pixelNormalization: PixelNormalization { PixelNormalization(mean: mean, std: std) }
 
@@ -57,6 +81,9 @@ public struct PreprocessOptions: Sendable, Equatable {
         guard (1...4096).contains(size) else { throw bad("size \(size) is outside 1...4096") }
         guard cropPct.isFinite, cropPct > 0, cropPct <= 1 else { throw bad("crop-pct \(cropPct) is outside (0, 1]") }
         guard scaleSize <= 16384 else { throw bad("size / crop-pct = \(scaleSize) is too large") }
+        guard resizeMode == .crop || cropMode == .center else {
+            throw bad("crop-mode \(cropMode.rawValue) applies to resize-mode crop, not \(resizeMode.rawValue)")
+        }
         guard mean.count == 3, std.count == 3 else {
             throw bad("mean and std need 3 values each (got \(mean.count) and \(std.count))")
         }

@@ -12,7 +12,13 @@ public enum Preprocessor {
     /// The 8-bit size x size image the model sees (before scaling and normalisation).
     public static func modelImage(_ image: RGBImage, options: PreprocessOptions) -> RGBImage {
         switch options.resizeMode {
-        case .crop: return resizedAndCropped(image, shorterSide: options.scaleSize, size: options.size, filter: options.interpolation)
+        case .crop:
+            switch options.cropMode {
+            case .center: return resizedAndCropped(image, shorterSide: options.scaleSize, size: options.size, filter: options.interpolation)
+            case .squash: return squashedAndCropped(image, side: options.scaleSize, size: options.size, filter: options.interpolation)
+            case .border: return bordered(image, longerSide: options.scaleSize, size: options.size, filter: options.interpolation,
+                                          fill: options.borderFill)
+            }
         case .letterbox: return letterboxed(image, size: options.size, filter: options.interpolation)
         }
     }
@@ -40,6 +46,40 @@ public enum Preprocessor {
         }
         let (left, top) = centerCropOrigin(width: w, height: h, size: size)
         return image.resizedRegion(width: w, height: h, columns: left..<(left + size), rows: top..<(top + size), filter: filter)
+    }
+
+    /// timm's `squash` crop mode: `Resize((side, side))` (aspect not kept), then `CenterCrop(size)`,
+    /// computing only the pixels the crop keeps.
+    public static func squashedAndCropped(_ image: RGBImage, side: Int, size: Int, filter: Interpolation) -> RGBImage {
+        guard side >= size else { return centerCropped(image.resized(width: side, height: side, filter: filter), size: size) }
+        let (left, top) = centerCropOrigin(width: side, height: side, size: size)
+        return image.resizedRegion(width: side, height: side, columns: left..<(left + size), rows: top..<(top + size), filter: filter)
+    }
+
+    /// timm's `ResizeKeepRatio(longest=1)` output size: both sides divided by
+    /// max(h / side, w / side), each rounded half to even as Python's `round`, at least 1.
+    public static func longerSideSize(width w: Int, height h: Int, side: Int) -> (width: Int, height: Int) {
+        let ratio = max(Double(h) / Double(side), Double(w) / Double(side))
+        func scaled(_ x: Int) -> Int { max(1, Int((Double(x) / ratio).rounded(.toNearestOrEven))) }
+        return (scaled(w), scaled(h))
+    }
+
+    /// timm's `border` crop mode: `ResizeKeepRatio(side, longest=1)`, then `CenterCropOrPad(size,
+    /// fill)`: a side shorter than `size` is padded (left/top get the floor half), a longer one is
+    /// centre-cropped.
+    public static func bordered(_ image: RGBImage, longerSide side: Int, size: Int, filter: Interpolation,
+                                fill: (UInt8, UInt8, UInt8)) -> RGBImage {
+        let (w, h) = longerSideSize(width: image.width, height: image.height, side: side)
+        var resized = image.resized(width: w, height: h, filter: filter)
+        if w < size || h < size {
+            let padLeft = w < size ? (size - w) / 2 : 0, padTop = h < size ? (size - h) / 2 : 0
+            let padRight = w < size ? (size - w + 1) / 2 : 0, padBottom = h < size ? (size - h + 1) / 2 : 0
+            resized = resized.placed(onCanvasWidth: w + padLeft + padRight, height: h + padTop + padBottom,
+                                     left: padLeft, top: padTop, fill: fill)
+            if resized.width == size && resized.height == size { return resized }
+        }
+        let (left, top) = centerCropOrigin(width: resized.width, height: resized.height, size: size)
+        return resized.cropped(left: left, top: top, width: size, height: size)
     }
 
     /// torchvision `CenterCrop`'s offsets: `int(round((h - size) / 2.0))`, Python rounding (half to even).

@@ -70,3 +70,25 @@ public struct QuantizationReport: Sendable, Codable {
         return try encoder.encode(copy)
     }
 }
+
+extension QuantizationReport {
+    /// The per-layer cosine chart `convnext compile` writes beside the text report: every row in
+    /// forward order, coloured by precision, with the config's per-layer overrides
+    /// (`CompilePlan.layerOverrideNames`: layer name -> precision) marked.
+    public func cosineChart(title: String, overrides: [String: String]) -> SVGDocument {
+        let layers = rows.map {
+            SVGPlots.LayerCosine(layer: $0.layer, precision: $0.precision, cosine: $0.cosine.isNaN || $0.cosine < -0.5 ? nil : $0.cosine,
+                                 override: overrides[$0.layer])
+        }
+        let subtitle = String(format: "per-layer cosine, %@ calibration on %d samples; output cosine %.6f; %d of %d layers not int8",
+                              method, sampleCount, outputCosine, rows.filter { $0.precision != "int8" }.count, rows.count)
+        return SVGPlots.layerCosineChart(title: title, subtitle: subtitle, layers: layers)
+    }
+
+    /// Reads the `quantization` part of a `PREFIX_quant_report.json` that `convnext compile` wrote
+    /// (cosines written as -1 come back as -1; `cosineChart` leaves them unmeasured).
+    public static func read(compileReportJSON data: Data) throws -> QuantizationReport {
+        struct File: Decodable { var quantization: QuantizationReport }
+        return try JSONDecoder().decode(File.self, from: data).quantization
+    }
+}
