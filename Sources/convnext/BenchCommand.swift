@@ -106,8 +106,8 @@ struct BenchCommand: ParsableCommand {
             var results: [EngineBenchmark.Result] = []
             for t in threadCounts {
                 var r = EngineBenchmark.latency(engine, threads: t, budget: budget, warmup: warmup, input: benchInput)
-                if profile, let fast = engine as? FastEngine {
-                    let p = EngineBenchmark.profile(fast, threads: t, runs: max(runs / 2, 10))
+                if profile, let profiled = engine as? any LayerProfiling {
+                    let p = EngineBenchmark.profile(profiled, threads: t, runs: max(runs / 2, 10))
                     var ms: [String: Double] = [:]
                     for kind in LayerKind.allCases where t > 1 || kind != .sync { ms[kind.key] = p[kind] * 1e3 }
                     r.profileMs = ms

@@ -82,6 +82,23 @@ final class QuantEngineTests: XCTestCase {
         }
     }
 
+    func testProfiledInferenceGivesTheSameLogitsAndTimesEveryLayerKind() throws {
+        let engine = try Int8Engine(model: try Self.quantizedModel())
+        for (threads, image) in zip([1, 2], Self.images(2, seed: 6)) {
+            var logits = [Float](repeating: 0, count: engine.config.numClasses)
+            let profile = image.data.withUnsafeBufferPointer { inp in
+                logits.withUnsafeMutableBufferPointer { engine.inferProfiled(inp, logits: $0, threads: threads) }
+            }
+            XCTAssertEqual(logits, engine.infer(image, threads: threads).data, "threads=\(threads)")
+            for kind in [LayerKind.stem, .dwconv, .norm, .pointwise1, .pointwise2, .downsample, .head] {
+                XCTAssertGreaterThan(profile[kind], 0, "\(kind) threads=\(threads)")
+            }
+            XCTAssertLessThan(profile.total, 10, "seconds for one tiny inference")
+        }
+        // Profiling one inference leaves the next unprofiled one alone.
+        XCTAssertEqual(engine.infer(Self.images(1, seed: 6)[0]).data, engine.infer(Self.images(1, seed: 6)[0]).data)
+    }
+
     func testConcurrentInferencesMatchSequential() throws {
         let engine = try Int8Engine(model: try Self.quantizedModel())
         let inputs = Self.images(6, seed: 5)

@@ -208,9 +208,9 @@ public enum EngineBenchmark {
         return TimedRun(times: shared.times, preprocess: shared.preprocess, wall: wall, workers: workers)
     }
 
-    /// Time per layer kind over `runs` profiled inferences (fast engine only): the median of
+    /// Time per layer kind over `runs` profiled inferences (float or int8 engine): the median of
     /// each kind, which shrugs off runs disturbed by other processes.
-    public static func profile(_ engine: FastEngine, threads: Int, runs: Int) -> LayerProfile {
+    public static func profile(_ engine: any LayerProfiling, threads: Int, runs: Int) -> LayerProfile {
         let input = Self.input(for: engine.config)
         var logits = [Float](repeating: 0, count: engine.config.numClasses)
         var samples: [LayerProfile] = []

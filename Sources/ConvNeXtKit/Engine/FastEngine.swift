@@ -3,7 +3,7 @@
 ///
 /// Immutable after creation. Any number of `infer` calls may run at once: each takes its own
 /// arena (scratch memory and, for `threads` > 1, its own thread team) from a pool.
-public final class FastEngine: InferenceEngine, @unchecked Sendable {
+public final class FastEngine: LayerProfiling, @unchecked Sendable {
     public let config: ConvNeXtConfig
     public var name: String { "fast-f32" }
     let plan: FastPlan
