@@ -62,12 +62,8 @@ let package = Package(
             dependencies: ["ConvNeXtKit", "CConvNeXtKernels"]
         ),
         .testTarget(
-            name: "EmbeddingTests",
-            dependencies: ["ConvNeXtKit", "ConvNeXtKitCAPI", "CConvNeXtKitAPI", "convnext"]
-        ),
-        .testTarget(
             name: "EndToEndTests",
-            dependencies: ["ConvNeXtKit", "convnext"]
+            dependencies: ["ConvNeXtKit", "convnext", "ConvNeXtKitCAPI", "CConvNeXtKitAPI"]
         ),
     ]
 )
