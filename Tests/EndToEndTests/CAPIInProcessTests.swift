@@ -26,6 +26,14 @@ final class CAPIInProcessTests: XCTestCase {
         return logits
     }
 
+    /// `convnextkit_get_input` of an open model.
+    private func describe(_ model: OpaquePointer) -> convnextkit_input {
+        var input = convnextkit_input()
+        input.struct_size = UInt32(MemoryLayout<convnextkit_input>.size)
+        XCTAssertEqual(convnextkit_get_input(model, &input), convnextkit_status(CONVNEXTKIT_OK), String(cString: convnextkit_last_error()))
+        return input
+    }
+
     private func cClassify(_ model: OpaquePointer, file: String, top k: Int) -> [convnextkit_prediction] {
         var top = [convnextkit_prediction](repeating: convnextkit_prediction(), count: k)
         let status = convnextkit_classify_file(model, file, &top, k, nil, 0, 0)
@@ -38,9 +46,7 @@ final class CAPIInProcessTests: XCTestCase {
         let model = try open(path)
         defer { convnextkit_close(model) }
         let classifier = try ImageClassifier(path: path)
-        var input = convnextkit_input()
-        input.struct_size = UInt32(MemoryLayout<convnextkit_input>.size)
-        XCTAssertEqual(convnextkit_get_input(model, &input), convnextkit_status(CONVNEXTKIT_OK))
+        let input = describe(model)
         XCTAssertEqual([1, Int(input.channels), Int(input.height), Int(input.width)], classifier.input.shape)
         XCTAssertEqual(Int(input.classes), classifier.input.classes)
         XCTAssertEqual(input.parameters, Int64(try XCTUnwrap(classifier.input.parameters)))
@@ -72,9 +78,7 @@ final class CAPIInProcessTests: XCTestCase {
         defer { convnextkit_close(model) }
         let classifier = try ImageClassifier(path: path, options: .init(
             inputSize: 64, labelsPath: labels, preprocessingChanges: .init(cropPct: 1, interpolation: .bilinear)))
-        var input = convnextkit_input()
-        input.struct_size = UInt32(MemoryLayout<convnextkit_input>.size)
-        XCTAssertEqual(convnextkit_get_input(model, &input), convnextkit_status(CONVNEXTKIT_OK))
+        let input = describe(model)
         XCTAssertEqual(input.crop_pct, 1)
         XCTAssertEqual(String(cString: try XCTUnwrap(input.interpolation)), "bilinear")
         XCTAssertEqual(input.has_labels, 1)
@@ -91,9 +95,7 @@ final class CAPIInProcessTests: XCTestCase {
         let model = try open(path)
         defer { convnextkit_close(model) }
         let classifier = try ImageClassifier(path: path)
-        var input = convnextkit_input()
-        input.struct_size = UInt32(MemoryLayout<convnextkit_input>.size)
-        XCTAssertEqual(convnextkit_get_input(model, &input), convnextkit_status(CONVNEXTKIT_OK))
+        let input = describe(model)
         XCTAssertEqual(String(cString: try XCTUnwrap(input.precision)), "int8")
         let pixels = (0..<classifier.config.inputCount).map { Float(($0 * 37) % 256) }
         XCTAssertEqual(cInfer(model, pixels, classes: 10), try classifier.infer(Tensor(shape: classifier.config.inputShape, data: pixels)).data)
