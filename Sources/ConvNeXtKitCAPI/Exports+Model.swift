@@ -26,6 +26,8 @@ public func convnextkitOpen(_ path: UnsafePointer<CChar>?, _ options: UnsafePoin
         out.pointee = nil
         guard let path = try CArguments.string(path, "path") else { throw CAPIFailure.invalidArgument("path is NULL") }
         let (classifierOptions, threads) = try OpenOptions.read(options)
+        // As the CLI: CONVNEXT_ISA caps the kernels of the models opened from now on.
+        try CPUFeatures.applyEnvironment()
         let classifier = try ImageClassifier(path: path, options: classifierOptions)
         out.pointee = ModelHandleRegistry.shared.insert(ModelHandle(classifier: classifier, defaultThreads: threads))
     }

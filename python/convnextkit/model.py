@@ -17,6 +17,8 @@ _loaded = None
 def _lib():
     """The loaded library (loaded once, on first use)."""
     global _loaded
+    if _loaded is not None:
+        return _loaded[0]
     with _lock:
         if _loaded is None:
             _loaded = _library.load()
@@ -39,10 +41,6 @@ def _check(status):
     if status != _errors.OK:
         message = _lib().convnextkit_last_error().decode("utf-8", "replace")
         raise _errors.error_for(status, message)
-
-
-def _floats(array):
-    return array.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
 
 
 @dataclass(frozen=True)
@@ -129,6 +127,10 @@ class Model:
         except BaseException:
             self.close()
             raise
+        # Kept as plain ints and tuples: `infer` is on the hot path.
+        self._element_count = self.input.element_count
+        self._classes = self.input.classes
+        self._image_shape = self.input.shape[1:]
 
     @staticmethod
     def _text(value):
@@ -171,25 +173,27 @@ class Model:
         The array is passed to the library without a copy when it is already C-contiguous float32.
         """
         x = np.ascontiguousarray(x, dtype=np.float32)
-        image_shape = self.input.shape[1:]
         if x.ndim == 3:
             x = x[np.newaxis]
-        if x.ndim != 4 or x.shape[1:] != image_shape or x.shape[0] == 0:
+        if x.ndim != 4 or x.shape[1:] != self._image_shape or x.shape[0] == 0:
+            shape = ", ".join(map(str, self._image_shape))
             raise _errors.InvalidInputError(
-                _errors.INVALID_INPUT, f"input of shape {tuple(x.shape)}: the model takes (N, {', '.join(map(str, image_shape))})"
-                f" or ({', '.join(map(str, image_shape))}) float32")
-        lib, handle, t = _lib(), self._live(), self._threads(threads)
-        logits = np.empty((x.shape[0], self.input.classes), dtype=np.float32)
-        per_image = self.input.element_count
+                _errors.INVALID_INPUT, f"input of shape {tuple(x.shape)}: the model takes (N, {shape}) or ({shape}) float32")
+        infer, handle, t = _lib().convnextkit_infer, self._live(), self._threads(threads)
+        count, classes = self._element_count, self._classes
+        logits = np.empty((x.shape[0], classes), dtype=np.float32)
+        source, target = x.ctypes.data, logits.ctypes.data
         for i in range(x.shape[0]):
-            _check(lib.convnextkit_infer(handle, _floats(x[i]), per_image, _floats(logits[i]), self.input.classes, t))
+            status = infer(handle, source + 4 * count * i, count, target + 4 * classes * i, classes, t)
+            if status != _errors.OK:
+                _check(status)
         return logits
 
     def preprocess(self, image):
         """The model's input tensor ``(1, C, H, W)`` for a JPEG or PNG (a path, or the file's bytes)."""
         data = self._image_bytes(image)
         tensor = np.empty(self.input.shape, dtype=np.float32)
-        _check(_lib().convnextkit_preprocess_image(self._live(), data, len(data), _floats(tensor), tensor.size))
+        _check(_lib().convnextkit_preprocess_image(self._live(), data, len(data), tensor.ctypes.data, tensor.size))
         return tensor
 
     def classify(self, image, top=5, threads=None) -> List[Prediction]:
