@@ -6,6 +6,9 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "ConvNeXtKit", targets: ["ConvNeXtKit"]),
+        /// The C API as a shared library, `libconvnextkit.so` (header: Sources/CConvNeXtKitAPI/include/convnextkit.h),
+        /// for C, C++, Python (ctypes) and any language with a C foreign-function interface.
+        .library(name: "convnextkit", type: .dynamic, targets: ["ConvNeXtKitCAPI"]),
         .executable(name: "convnext", targets: ["convnext"]),
     ],
     dependencies: [
@@ -27,6 +30,11 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        /// The public C header `convnextkit.h` (its types are shared with the Swift exports, so the
+        /// layout the header promises is the one the library uses) and the parts of the API written in C.
+        .target(name: "CConvNeXtKitAPI"),
+        /// The C API: `@_cdecl` functions over `ImageClassifier`, every error a status code plus a message.
+        .target(name: "ConvNeXtKitCAPI", dependencies: ["ConvNeXtKit", "CConvNeXtKitAPI"]),
         .systemLibrary(
             name: "CTurboJPEG",
             pkgConfig: "libturbojpeg",
@@ -55,7 +63,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["ConvNeXtKit", "convnext"]
+            dependencies: ["ConvNeXtKit", "convnext", "ConvNeXtKitCAPI", "CConvNeXtKitAPI"]
         ),
     ]
 )

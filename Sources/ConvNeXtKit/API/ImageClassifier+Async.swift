@@ -27,12 +27,23 @@ extension ImageClassifier {
         try await Self.offloaded { try self.classify(nv12: frame, top: k, threads: threads) }
     }
 
+    /// ``classify(nv12:width:height:top:threads:)`` without blocking the caller's thread.
+    public func classify(nv12 bytes: [UInt8], width: Int, height: Int, top k: Int = 5, threads: Int = 1) async throws -> ClassificationResult {
+        try await Self.offloaded { try self.classify(nv12: bytes, width: width, height: height, top: k, threads: threads) }
+    }
+
+    /// ``classify(tensor:top:threads:)`` without blocking the caller's thread.
+    public func classify(tensor: Tensor, top k: Int = 5, threads: Int = 1) async throws -> ClassificationResult {
+        try await Self.offloaded { try self.classify(tensor: tensor, top: k, threads: threads) }
+    }
+
     /// ``infer(_:threads:)`` without blocking the caller's thread.
     public func infer(_ input: Tensor, threads: Int = 1) async throws -> Tensor {
         try await Self.offloaded { try self.infer(input, threads: threads) }
     }
 
-    /// Runs `body` on a Dispatch global queue and resumes the caller with its result.
+    /// Runs `body` on a Dispatch global queue and resumes the caller with its result (the
+    /// values move by reference: tensors and images are copy-on-write, nothing is copied).
     static func offloaded<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global(qos: .userInitiated).async {

@@ -13,38 +13,6 @@ import Foundation
 /// print(result.top[0].label ?? "\(result.top[0].index)", result.top[0].probability)
 /// ```
 public final class ImageClassifier: Sendable {
-    /// How to open a model.
-    public struct Options: Sendable {
-        /// The engine for float models: `.fast` (default) or `.reference` (the plain oracle).
-        public var engine: EngineKind
-        /// Square input resolution for float models (default: the model's own; a `.cnxk` runs at its compiled size).
-        public var inputSize: Int?
-        /// A labels file (one name per line, or `index<TAB>id<TAB>name`); default ImageNet-1k when the class count is 1000.
-        public var labelsPath: String?
-        /// Preprocessing that replaces the model's defaults (nil: the model's own).
-        public var preprocessing: PreprocessOptions?
-        /// YUV range and chroma upsampling of NV12 frames given to a float model (an NV12-compiled `.cnxk` uses its own).
-        public var nv12Range: YUVRange
-        public var nv12Upsampling: ChromaUpsampling
-        /// Resolves registry names (`atto`); nil uses the standard registry and cache, never downloading.
-        public var resolver: ModelResolver?
-        /// Download a registry model that is not cached yet.
-        public var download: Bool
-
-        public init(engine: EngineKind = .fast, inputSize: Int? = nil, labelsPath: String? = nil,
-                    preprocessing: PreprocessOptions? = nil, nv12Range: YUVRange = .full,
-                    nv12Upsampling: ChromaUpsampling = .bilinear, resolver: ModelResolver? = nil, download: Bool = false) {
-            self.engine = engine
-            self.inputSize = inputSize
-            self.labelsPath = labelsPath
-            self.preprocessing = preprocessing
-            self.nv12Range = nv12Range
-            self.nv12Upsampling = nv12Upsampling
-            self.resolver = resolver
-            self.download = download
-        }
-    }
-
     /// The loaded model: configuration, engine, preprocessing defaults.
     public let loaded: LoadedModel
     /// What the model takes as input and how images become that input.
@@ -77,7 +45,7 @@ public final class ImageClassifier: Sendable {
 
     /// Wraps an already opened model (the CLI opens models with its own registry flags).
     public init(loaded: LoadedModel, options: Options = Options()) throws {
-        let preprocessing = options.preprocessing ?? loaded.preprocessDefaults
+        let preprocessing = options.preprocessingChanges.applied(to: options.preprocessing ?? loaded.preprocessDefaults)
         try preprocessing.validate(source: "\(loaded.path): preprocessing")
         try Self.checkInput(loaded.config, size: preprocessing.size, path: loaded.path)
         let classes = loaded.config.numClasses
@@ -96,7 +64,11 @@ public final class ImageClassifier: Sendable {
         self.input = ModelInputDescription(loaded: loaded, preprocessing: preprocessing)
     }
 
-    /// The model must take 3-channel size x size images.
+    /// Checks that the model takes 3-channel `size` x `size` images, the only input photos and
+    /// frames can be turned into.
+    ///
+    /// - Throws: ``ConvNeXtError/unsupportedModel(path:reason:)`` for another channel count,
+    ///   ``ConvNeXtError/usage(_:)`` when the model's input side differs from `size`.
     public static func checkInput(_ config: ConvNeXtConfig, size: Int, path: String) throws {
         guard config.inputChannels == 3 else {
             throw ConvNeXtError.unsupportedModel(path: path, reason: "it takes \(config.inputChannels) input channels, images give 3")
@@ -112,7 +84,12 @@ public final class ImageClassifier: Sendable {
 extension ImageClassifier {
     /// Logits for one NCHW float input, written into caller-owned memory (no copies).
     ///
-    /// `input` must hold `input.elementCount` floats and `logits` `config.numClasses`.
+    /// `input` must hold `input.elementCount` floats and `logits` `config.numClasses`. This is the
+    /// call `convnext infer` makes per image, so the logits are bit for bit the CLI's.
+    ///
+    /// - Parameter threads: threads for this one inference, 1...``maxThreads``.
+    /// - Throws: ``ConvNeXtError/invalidInput(path:reason:)`` for a wrong element count,
+    ///   ``ConvNeXtError/usage(_:)`` for a thread count out of range.
     public func infer(_ input: UnsafeBufferPointer<Float>, logits: UnsafeMutableBufferPointer<Float>, threads: Int = 1) throws {
         guard input.count == config.inputCount else {
             throw ConvNeXtError.invalidInput(path: "input", reason: "the model takes \(config.inputCount) floats \(Self.shapeText(config.inputShape)), got \(input.count)")
@@ -120,11 +97,22 @@ extension ImageClassifier {
         guard logits.count == config.numClasses else {
             throw ConvNeXtError.invalidInput(path: "logits", reason: "the model gives \(config.numClasses) logits, the buffer holds \(logits.count)")
         }
-        guard threads >= 1 else { throw ConvNeXtError.usage("threads must be at least 1, not \(threads)") }
+        try Self.checkThreads(threads)
         engine.infer(input, logits: logits, threads: threads)
     }
 
-    /// Logits `[1, classes]` for one input tensor of the model's input shape.
+    /// The largest thread count one inference takes.
+    public static var maxThreads: Int { FastEngine.maxThreads }
+
+    /// Refuses a thread count outside 1...``maxThreads`` (the engines would clamp it silently).
+    static func checkThreads(_ threads: Int) throws {
+        guard (1...maxThreads).contains(threads) else {
+            throw ConvNeXtError.usage("threads must be between 1 and \(maxThreads), not \(threads)")
+        }
+    }
+
+    /// Logits `[1, classes]` for one input tensor of the model's input shape (or any shape with
+    /// the same element count, read as NCHW).
     public func infer(_ input: Tensor, threads: Int = 1) throws -> Tensor {
         guard input.shape == config.inputShape || (input.count == config.inputCount && input.shape.reduce(1, *) == input.count) else {
             throw ConvNeXtError.invalidInput(path: "input", reason: "the model takes \(Self.shapeText(config.inputShape)), got \(Self.shapeText(input.shape))")
@@ -155,7 +143,7 @@ extension ImageClassifier {
         return try tensor(image: image, name: imagePath)
     }
 
-    /// The input tensor for a decoded image.
+    /// The input tensor for a decoded image (`name` labels it in errors).
     public func tensor(image: RGBImage, name: String = "image") throws -> Tensor {
         let modelImage = Preprocessor.modelImage(image, options: preprocessing)
         if let nv12 = loaded.nv12Input {
@@ -182,12 +170,14 @@ extension ImageClassifier {
 
 /// One ranked class.
 public struct Prediction: Sendable, Codable, Equatable {
+    /// The class index, 0..<classes.
     public var index: Int
     /// The class name, when the model has labels.
     public var label: String?
     /// Softmax probability.
     public var probability: Float
 
+    /// A prediction with these values.
     public init(index: Int, label: String?, probability: Float) {
         self.index = index
         self.label = label
@@ -207,22 +197,36 @@ public struct ClassificationResult: Sendable {
     public var inferenceMilliseconds: Double
     /// Milliseconds for softmax and ranking.
     public var postprocessMilliseconds: Double
+
+    /// A result with these values (the classifier makes them; this is for tests and adapters).
+    public init(top: [Prediction], logits: [Float], preprocessMilliseconds: Double = 0,
+                inferenceMilliseconds: Double = 0, postprocessMilliseconds: Double = 0) {
+        self.top = top
+        self.logits = logits
+        self.preprocessMilliseconds = preprocessMilliseconds
+        self.inferenceMilliseconds = inferenceMilliseconds
+        self.postprocessMilliseconds = postprocessMilliseconds
+    }
 }
 
 extension ImageClassifier {
-    /// Softmax top-k of logits, with this model's labels.
+    /// Softmax top-k of logits, with this model's labels: the `k` most probable classes, best
+    /// first (equal probabilities keep the lower index first; `k` below 1 counts as 1).
     public func rank(logits: [Float], top k: Int) -> [Prediction] {
         Classification.topK(Classification.softmax(logits), k: max(1, k)).map {
             Prediction(index: $0.index, label: labels?.names[$0.index], probability: $0.probability)
         }
     }
 
-    /// Classifies an encoded JPEG or PNG.
+    /// Classifies an encoded JPEG or PNG (`name` labels it in errors).
+    ///
+    /// - Throws: ``ConvNeXtError`` when the image does not decode, `k` is below 1 or `threads`
+    ///   is out of range.
     public func classify(imageData: Data, top k: Int = 5, threads: Int = 1, name: String = "image") throws -> ClassificationResult {
         try timed(top: k, threads: threads) { try tensor(imageData: imageData, name: name) }
     }
 
-    /// Classifies an image file.
+    /// Classifies an image file: the same steps and results as `convnext classify MODEL IMAGE`.
     public func classify(imagePath: String, top k: Int = 5, threads: Int = 1) throws -> ClassificationResult {
         try timed(top: k, threads: threads) { try tensor(imagePath: imagePath) }
     }

@@ -20,13 +20,17 @@ public struct ModelInputDescription: Sendable, Codable, Equatable {
     public var variant: String
     /// Parameter count, when known.
     public var parameters: Int?
-    /// Preprocessing of photos: timm's eval transform with these settings.
+    /// Side of the square crop photos are brought to (timm's eval transform; equals the input side).
     public var size: Int
+    /// timm's crop_pct: photos are resized so that their shorter side is `floor(size / cropPct)`.
     public var cropPct: Double
+    /// The resize filter, Pillow's: `bicubic` or `bilinear`.
     public var interpolation: String
+    /// `crop` (timm's resize and centre crop) or `letterbox` (fit inside, pad with grey).
     public var resizeMode: String
-    /// Per-channel mean and standard deviation in the 0...1 pixel domain.
+    /// Per-channel mean in the 0...1 pixel domain, subtracted before dividing by ``std``.
     public var mean: [Float]
+    /// Per-channel standard deviation in the 0...1 pixel domain.
     public var std: [Float]
 
     enum CodingKeys: String, CodingKey {
@@ -34,7 +38,8 @@ public struct ModelInputDescription: Sendable, Codable, Equatable {
         case elementCount = "element_count", cropPct = "crop_pct", resizeMode = "resize_mode"
     }
 
-    init(loaded: LoadedModel, preprocessing p: PreprocessOptions) {
+    /// The description of `loaded` when its photos get preprocessing `p`.
+    public init(loaded: LoadedModel, preprocessing p: PreprocessOptions) {
         let config = loaded.config
         shape = config.inputShape
         elementCount = config.inputCount

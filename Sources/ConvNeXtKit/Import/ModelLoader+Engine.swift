@@ -5,6 +5,7 @@ import Foundation
 public struct LoadedModel: @unchecked Sendable {
     /// The path or registry name it was opened from.
     public var path: String
+    /// The architecture: stage depths and widths, input shape, class count.
     public var config: ConvNeXtConfig
     /// Parameter count, when the file records it or the weights are floats.
     public var params: Int?
@@ -21,9 +22,12 @@ public struct LoadedModel: @unchecked Sendable {
 
 /// How a model that takes NV12 gets its input from an image file.
 public struct NV12ModelInput: Sendable {
+    /// The YUV range the model's colour conversion assumes.
     public var range: YUVRange
+    /// How the model's colour conversion upsamples chroma.
     public var upsampling: ChromaUpsampling
 
+    /// The conversion a model compiled for NV12 input applies.
     public init(range: YUVRange, upsampling: ChromaUpsampling) {
         self.range = range
         self.upsampling = upsampling
