@@ -22,7 +22,8 @@ struct ConvNeXtCommand: ParsableCommand {
             """,
         subcommands: [InfoCommand.self, InferCommand.self, ZooCommand.self, DownloadCommand.self,
                       PreprocessCommand.self, ClassifyCommand.self, EvalCommand.self, TableCommand.self,
-                      PackCommand.self, CompileCommand.self, BenchCommand.self, DemoCommand.self, CPUCommand.self]
+                      PackCommand.self, CompileCommand.self, BenchCommand.self, DemoCommand.self, CPUCommand.self,
+                      ServeCommand.self]
     )
 }
 
