@@ -134,7 +134,7 @@ public struct InferenceServer: Sendable {
         if let announced = request.headers[.contentLength].flatMap({ Int($0) }), announced > limit { throw tooLarge }
         do {
             return try await request.body.collect(upTo: limit)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch is NIOTooManyBytesError {
             throw tooLarge
         }
     }

@@ -10,14 +10,11 @@ extension InferenceService {
     func metadata(of model: ServedModel) -> OpenInference.ModelMetadata {
         let float = OpenInference.TensorMetadata(name: OpenInference.floatInputName, datatype: "FP32", shape: model.inputShape)
         let nv12 = OpenInference.TensorMetadata(name: OpenInference.nv12InputName, datatype: "UINT8", shape: model.nv12Shape)
-        let input = model.classifier.input
         return OpenInference.ModelMetadata(
             name: model.name, versions: [Self.modelVersion], platform: "convnextkit",
             inputs: [model.takesNV12 ? nv12 : float],
             outputs: [.init(name: OpenInference.outputName, datatype: "FP32", shape: model.outputShape)],
-            parameters: .init(variant: input.variant, precision: input.precision, engine: input.engine, format: input.format,
-                              parameters: input.parameters, classes: input.classes, labels: model.classifier.labels != nil,
-                              preprocessing: Self.preprocessingText(input), alternativeInput: model.takesNV12 ? float : nv12))
+            parameters: .init(facts: ModelFacts(model), alternativeInput: model.takesNV12 ? float : nv12))
     }
 
     /// `POST /v2/models/{name}/infer`: parses the JSON body, runs the model and encodes the

@@ -66,19 +66,9 @@ public final class InferenceService: Sendable {
     /// The rows of the models table (`GET /v1/models`, the web page).
     func modelSummaries() -> [ModelSummary] {
         models.map { model in
-            let input = model.classifier.input
-            return ModelSummary(name: model.name, source: model.source, variant: input.variant, parameters: input.parameters,
-                                precision: input.precision, engine: input.engine, format: input.format, inputShape: input.shape,
-                                classes: input.classes, labels: model.classifier.labels != nil,
-                                preprocessing: Self.preprocessingText(input), latency: metrics.latency(model: model.name))
+            ModelSummary(name: model.name, source: model.source, inputShape: model.inputShape, facts: ModelFacts(model),
+                         latency: metrics.latency(model: model.name))
         }
-    }
-
-    /// `resize 256 bicubic, crop 224` style summary of how photos are prepared.
-    static func preprocessingText(_ input: ModelInputDescription) -> String {
-        let resized = Int((Double(input.size) / input.cropPct).rounded(.down))
-        let shape = input.resizeMode == "letterbox" ? "letterbox \(input.size)" : "resize \(resized) \(input.interpolation), crop \(input.size)"
-        return "\(shape), mean \(input.mean.map { "\($0)" }.joined(separator: "/")), std \(input.std.map { "\($0)" }.joined(separator: "/"))"
     }
 }
 
@@ -91,23 +81,55 @@ struct EncodedJSON: Sendable {
     }
 }
 
-/// One row of the models table.
+/// What the service tells about a model besides its tensors: in the models table and in the
+/// `parameters` of the v2 model metadata.
+struct ModelFacts: Encodable {
+    var variant: String
+    var precision: String
+    var engine: String
+    /// The pixel format the deployed model takes (`rgb`, `nv12`, ...).
+    var format: String
+    var parameters: Int?
+    var classes: Int
+    /// Whether class names are known (otherwise indices are reported).
+    var labels: Bool
+    /// How photos are prepared, e.g. `resize 256 bicubic, crop 224, mean ..., std ...`.
+    var preprocessing: String
+
+    init(_ model: ServedModel) {
+        let input = model.classifier.input
+        variant = input.variant
+        precision = input.precision
+        engine = input.engine
+        format = input.format
+        parameters = input.parameters
+        classes = input.classes
+        labels = model.classifier.labels != nil
+        let resized = Int((Double(input.size) / input.cropPct).rounded(.down))
+        let shape = input.resizeMode == "letterbox" ? "letterbox \(input.size)" : "resize \(resized) \(input.interpolation), crop \(input.size)"
+        preprocessing = "\(shape), mean \(input.mean.map { "\($0)" }.joined(separator: "/")), std \(input.std.map { "\($0)" }.joined(separator: "/"))"
+    }
+}
+
+/// One row of the models table: the facts plus name, source, input shape and latency percentiles.
 struct ModelSummary: Encodable {
     var name: String
     var source: String
-    var variant: String
-    var parameters: Int?
-    var precision: String
-    var engine: String
-    var format: String
     var inputShape: [Int]
-    var classes: Int
-    var labels: Bool
-    var preprocessing: String
+    var facts: ModelFacts
     var latency: LatencySummary?
 
     enum CodingKeys: String, CodingKey {
-        case name, source, variant, parameters, precision, engine, format, classes, labels, preprocessing, latency
+        case name, source, latency
         case inputShape = "input_shape"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try facts.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(source, forKey: .source)
+        try container.encode(inputShape, forKey: .inputShape)
+        try container.encodeIfPresent(latency, forKey: .latency)
     }
 }

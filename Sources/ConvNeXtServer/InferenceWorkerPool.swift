@@ -15,6 +15,11 @@ public final class InferenceWorkerPool: @unchecked Sendable {
         public var queued: Int
         /// Workers running a job.
         public var busy: Int
+
+        public init(queued: Int, busy: Int) {
+            self.queued = queued
+            self.busy = busy
+        }
     }
 
     /// Number of worker threads.
@@ -69,7 +74,7 @@ public final class InferenceWorkerPool: @unchecked Sendable {
                 job.run = { continuation.resume(with: Result { try work() }) }
                 job.fail = { continuation.resume(throwing: $0) }
                 if let error = enqueue(job) {
-                    job.takeFailure()?(error)
+                    job.take()?.fail(error)
                     return
                 }
                 if let timeout {
@@ -133,7 +138,7 @@ public final class InferenceWorkerPool: @unchecked Sendable {
         let state = Occupancy(queued: waiting.count, busy: busy)
         condition.unlock()
         onChange(state)
-        job.takeFailure()?(error)
+        job.take()?.fail(error)
     }
 
     private func workLoop() {
@@ -150,7 +155,7 @@ public final class InferenceWorkerPool: @unchecked Sendable {
             condition.unlock()
             onChange(state)
 
-            job.takeRun()?()
+            job.take()?.run()
 
             condition.lock()
             busy -= 1
@@ -182,21 +187,13 @@ private final class PendingJob: @unchecked Sendable {
     var withdrawn = false
     private let lock = NSLock()
 
-    func takeRun() -> (() -> Void)? {
+    /// The job's two closures, the first time it is asked (nil after that).
+    func take() -> (run: () -> Void, fail: (any Error) -> Void)? {
         lock.lock()
         defer { lock.unlock() }
-        let body = run
-        run = nil
-        fail = nil
-        return body
-    }
-
-    func takeFailure() -> ((any Error) -> Void)? {
-        lock.lock()
-        defer { lock.unlock() }
-        let body = fail
-        run = nil
-        fail = nil
-        return body
+        guard let run, let fail else { return nil }
+        self.run = nil
+        self.fail = nil
+        return (run, fail)
     }
 }

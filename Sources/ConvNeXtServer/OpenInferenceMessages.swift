@@ -33,22 +33,20 @@ enum OpenInference {
         var parameters: ModelParameters
     }
 
-    /// Facts about the model beyond tensor shapes.
+    /// Facts about the model beyond tensor shapes, and the other input it accepts.
     struct ModelParameters: Encodable {
-        var variant: String
-        var precision: String
-        var engine: String
-        var format: String
-        var parameters: Int?
-        var classes: Int
-        var labels: Bool
-        var preprocessing: String
+        var facts: ModelFacts
         /// The input also accepted besides `inputs[0]` (an NV12 frame for float models, a float tensor for NV12 models).
         var alternativeInput: TensorMetadata
 
         enum CodingKeys: String, CodingKey {
-            case variant, precision, engine, format, parameters, classes, labels, preprocessing
             case alternativeInput = "alternative_input"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            try facts.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(alternativeInput, forKey: .alternativeInput)
         }
     }
 

@@ -56,6 +56,8 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
                 return ServiceError(.contentTooLarge, error.body ?? "the request body is too large")
             }
             return ServiceError(error.status, error.body ?? error.status.reasonPhrase, headers: error.headers)
+        case let error as any HTTPResponseError:
+            return ServiceError(error.status, error.status.reasonPhrase)
         case let error as DecodingError:
             return .badRequest("the JSON body does not match the request schema: \(JSONErrorText.describe(error))")
         default:
