@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 let package = Package(
@@ -15,6 +15,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        // The service (`convnext serve`) only: the ConvNeXtKit library product does not depend on these.
+        // Hummingbird's swift-configuration support is not needed (options come from the command line).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         /// Every hot loop: float and int8 micro-kernels, one variant per ISA behind a portable one,
@@ -45,10 +53,26 @@ let package = Package(
             pkgConfig: "spng",
             providers: [.apt(["libspng-dev"]), .brew(["libspng"])]
         ),
+        /// The inference service: Open Inference Protocol v2 and /v1/classify over HTTP (Hummingbird),
+        /// a fixed pool of inference threads behind a bounded queue, Prometheus metrics, a web page.
+        .target(
+            name: "ConvNeXtServer",
+            dependencies: [
+                "ConvNeXtKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "convnext",
             dependencies: [
                 "ConvNeXtKit",
+                "ConvNeXtServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Resources/demo")]
@@ -64,6 +88,10 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["ConvNeXtKit", "convnext", "ConvNeXtKitCAPI", "CConvNeXtKitAPI"]
+        ),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: ["ConvNeXtKit", "ConvNeXtServer", "convnext"]
         ),
     ]
 )

@@ -16,6 +16,11 @@ struct ClassifyCommand: ParsableCommand {
             size is fed as a deployed model takes it (colour conversion and normalisation as the \
             model's first step); other sizes are converted to RGB and preprocessed like photos.
 
+            Streams: with `-` as the only input, frames are read from standard input until it \
+            ends and one JSON line is written per frame (flushed at once), for GStreamer, ffmpeg \
+            or any pipeline: raw NV12 frames back to back with --nv12 WIDTHxHEIGHT, or JPEG/PNG \
+            files back to back with --stdin-format image (or jpeg, png to accept only one).
+
             Labels: ImageNet-1k names are built in; --labels reads one name per line or \
             `index<TAB>id<TAB>name` lines. If the model's class count differs from the labels, \
             class indices are printed instead, with a note.
@@ -24,14 +29,20 @@ struct ClassifyCommand: ParsableCommand {
               convnext classify convnext_atto.onnx chelsea.jpg rocket.png --top 3
               convnext classify convnext_atto.onnx frame.nv12 --nv12 224x224 --nv12-range video
               convnext classify digits.onnx *.png --labels digits.txt --size 64 --crop-pct 1 --json
+              ffmpeg -i cam.mp4 -f rawvideo -pix_fmt nv12 -s 224x224 - | convnext classify atto --nv12 224x224 -
+              ffmpeg -i cam.mp4 -f image2pipe -c:v mjpeg - | convnext classify atto --stdin-format image -
             """
     )
 
     @Argument(help: "Model file (.onnx, .safetensors or .pth), or a registry name (atto; see `convnext zoo`).")
     var model: String
 
-    @Argument(help: "Images (JPEG, PNG), or raw NV12 frames with --nv12.")
+    @Argument(help: "Images (JPEG, PNG), or raw NV12 frames with --nv12; `-` alone reads a stream of frames from standard input.")
     var images: [String] = []
+
+    @Option(name: .customLong("stdin-format"),
+            help: "With `-`: image (JPEG or PNG files back to back), jpeg, png; raw NV12 frames take --nv12 instead.")
+    var stdinFormat: StdinFormat?
 
     @Option(help: "How many classes to print per image.")
     var top = 5
@@ -59,6 +70,14 @@ struct ClassifyCommand: ParsableCommand {
         guard !images.isEmpty else { throw ValidationError("give at least one image") }
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        if images.contains("-") {
+            guard images.count == 1 else { throw ValidationError("`-` (standard input) must be the only input") }
+            guard (nv12 == nil) != (stdinFormat == nil) else {
+                throw ValidationError("with `-`, give either --nv12 WIDTHxHEIGHT (raw frames) or --stdin-format image|jpeg|png")
+            }
+        } else if stdinFormat != nil {
+            throw ValidationError("--stdin-format applies only to `-` (standard input)")
+        }
     }
 
     @OptionGroup var isaOptions: ISAOptions
@@ -74,7 +93,13 @@ struct ClassifyCommand: ParsableCommand {
                 nv12Range: preprocess.nv12Range, nv12Upsampling: preprocess.nv12Upsampling))
             let frameSize = try nv12.map { try NV12Frame.parseSize($0) }
             // On stdout (JSON carries it as labelsNote), so stderr holds only errors.
-            if let note = classifier.labelsNote, !json { print("note: \(note)") }
+            if let note = classifier.labelsNote, !json, images != ["-"] { print("note: \(note)") }
+            if images == ["-"] {
+                let layout: FrameStreamReader.Layout = frameSize.map { .nv12(width: $0.width, height: $0.height) }
+                    ?? .images(allowed: stdinFormat?.formats ?? [])
+                failed = try classifyStream(FrameStreamReader(input: .standardInput, layout: layout), with: classifier)
+                return
+            }
 
             var results: [ImageResult] = []
             for path in images {

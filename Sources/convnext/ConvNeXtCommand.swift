@@ -23,7 +23,11 @@ struct ConvNeXtCommand: ParsableCommand {
         subcommands: [InfoCommand.self, InferCommand.self, ZooCommand.self, DownloadCommand.self,
                       PreprocessCommand.self, ClassifyCommand.self, EvalCommand.self, TableCommand.self,
                       PackCommand.self, CompileCommand.self, BenchCommand.self, DemoCommand.self, CPUCommand.self,
+<<<<<<< HEAD
                       MergeCommand.self]
+=======
+                      ServeCommand.self]
+>>>>>>> serve
     )
 }
 
