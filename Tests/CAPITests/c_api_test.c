@@ -8,6 +8,7 @@
  * MODEL is a small float model whose golden input is INPUT; IMAGE is a photo; SCRATCH_DIR is an
  * empty folder for the corrupt files the test writes. Ends with "N passed, M failed".
  */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <convnextkit.h>
 
 #include <math.h>
@@ -116,6 +117,10 @@ static void test_open_failures(const char *model_path, const char *scratch) {
     o.std[0] = 1; /* std[1], std[2] stay 0: not a valid std */
     s = convnextkit_open(model_path, &o, &model);
     check(s != CONVNEXTKIT_OK && model == NULL, "open(std with zeros) fails");
+    setenv("CONVNEXT_ISA", "z80", 1);
+    check_fails(convnextkit_open(model_path, NULL, &model), CONVNEXTKIT_ERROR_INVALID_ARGUMENT, "open(CONVNEXT_ISA=z80)");
+    check(strstr(convnextkit_last_error(), "CONVNEXT_ISA") != NULL, "the message names CONVNEXT_ISA");
+    unsetenv("CONVNEXT_ISA");
     convnextkit_options_init(&o);
     o.labels_path = "/nonexistent/labels.txt";
     check_fails(convnextkit_open(model_path, &o, &model), CONVNEXTKIT_ERROR_IO, "open(missing labels file)");

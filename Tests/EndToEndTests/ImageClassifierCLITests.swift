@@ -60,6 +60,10 @@ final class ImageClassifierCLITests: XCTestCase {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: photo))
             XCTAssertEqual(try classifier.classify(imageData: bytes, top: 5, name: photo).top, expected, photo)
         }
+        // Logits longer than the labels (from another model) rank without a name past the end.
+        let ranked = classifier.rank(logits: [Float](repeating: 0, count: 1000) + [9], top: 2)
+        XCTAssertEqual(ranked.map(\.index), [1000, 0])
+        XCTAssertEqual(ranked.map(\.label), [nil, classifier.labels?.names[0]])
         let digits = try CLI.shared("digits/convnext_digits.onnx"), images = try digitsImages()
         let digitsClassifier = try ImageClassifier(path: digits, options: Self.digitsOptions)
         let expected = try cliTop5(digits, images: images, flags: Self.digitsFlags)

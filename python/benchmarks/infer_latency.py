@@ -4,7 +4,7 @@ being the middle of the sorted times. Prints one JSON line.
 
 With `--wrapper-overhead`, instead alternates `Model.infer(x)` with the bare ctypes call
 `convnextkit_infer` on prepared pointers, call by call, and reports the median of each: their
-difference is what the Python layer adds (load on the machine hits both alike)."""
+difference is what the Python layer adds (load on the machine hits both alike). Prints one line."""
 
 import argparse
 import json
@@ -52,8 +52,8 @@ def main():
     for _ in range(args.runs):
         wrapped.append(timed(infer))
         bare.append(timed(raw))
-    print(json.dumps({"wrapped_median_ms": median(wrapped), "bare_median_ms": median(bare),
-                      "overhead_us": (median(wrapped) - median(bare)) * 1000, "runs": args.runs}))
+    print(f"wrapper: Model.infer median {median(wrapped):.4f} ms, bare ctypes call {median(bare):.4f} ms: "
+          f"{(median(wrapped) - median(bare)) * 1000:.1f} us per call ({args.runs} calls each, interleaved)")
 
 
 if __name__ == "__main__":

@@ -214,8 +214,15 @@ extension ImageClassifier {
     /// first (equal probabilities keep the lower index first; `k` below 1 counts as 1).
     public func rank(logits: [Float], top k: Int) -> [Prediction] {
         Classification.topK(Classification.softmax(logits), k: max(1, k)).map {
-            Prediction(index: $0.index, label: labels?.names[$0.index], probability: $0.probability)
+            // Logits of another length than the class count get no names past the labels' end.
+            Prediction(index: $0.index, label: label($0.index), probability: $0.probability)
         }
+    }
+
+    /// The name of class `index`, or nil without labels or outside them.
+    public func label(_ index: Int) -> String? {
+        guard let names = labels?.names, names.indices.contains(index) else { return nil }
+        return names[index]
     }
 
     /// Classifies an encoded JPEG or PNG (`name` labels it in errors).
