@@ -23,11 +23,7 @@ struct ConvNeXtCommand: ParsableCommand {
         subcommands: [InfoCommand.self, InferCommand.self, ZooCommand.self, DownloadCommand.self,
                       PreprocessCommand.self, ClassifyCommand.self, EvalCommand.self, TableCommand.self,
                       PackCommand.self, CompileCommand.self, BenchCommand.self, DemoCommand.self, CPUCommand.self,
-<<<<<<< HEAD
-                      MergeCommand.self]
-=======
-                      ServeCommand.self]
->>>>>>> serve
+                      MergeCommand.self, ServeCommand.self]
     )
 }
 
