@@ -75,7 +75,8 @@ public struct InferenceServer: Sendable {
         if let token = service.configuration.token { router.add(middleware: BearerTokenMiddleware(token: token)) }
 
         router.get("/") { _, _ in Self.text(WebPage.html, type: "text/html; charset=utf-8") }
-        router.get("/openapi.json") { _, _ in Self.text(OpenAPIDocument.json, type: "application/json") }
+        let openAPI = OpenAPIDocument.json(models: service.models.map(\.name))
+        router.get("/openapi.json") { _, _ in Self.text(openAPI, type: "application/json") }
         router.get("/metrics") { _, _ in Self.text(service.metrics.text(), type: "text/plain; version=0.0.4; charset=utf-8") }
         router.get("/v1/models") { _, _ in try Self.json(EncodedJSON(["models": service.modelSummaries()])) }
         router.post("/v1/classify") { request, _ in try await Self.classify(request, service: service) }

@@ -9,7 +9,8 @@ import Foundation
 /// memory grow; a job still waiting after its timeout (or whose request was cancelled) is taken
 /// out of the queue and fails with ``WorkerPoolError/timedOut``.
 public final class InferenceWorkerPool: @unchecked Sendable {
-    /// The pool's occupancy, reported after every change (for the metrics gauges).
+    /// The pool's occupancy, reported after every change (for the metrics gauges; the callback
+    /// runs under the pool's lock, so it must be quick and must not call the pool).
     public struct Occupancy: Sendable, Equatable {
         /// Jobs waiting for a worker.
         public var queued: Int
@@ -44,10 +45,11 @@ public final class InferenceWorkerPool: @unchecked Sendable {
         for index in 0..<workers {
             finished.enter()
             let thread = Thread { [self] in
+                Thread.current.name = "convnext-inference-\(index)"
+                Thread.current.threadDictionary[Self.workerKey] = index
                 workLoop()
                 finished.leave()
             }
-            thread.name = "convnext-inference-\(index)"
             thread.stackSize = 8 << 20
             threads.append(thread)
             thread.start()
@@ -119,10 +121,9 @@ public final class InferenceWorkerPool: @unchecked Sendable {
             return .queueFull
         }
         waiting.append(job)
-        let state = Occupancy(queued: waiting.count, busy: busy)
+        reportOccupancy()
         condition.signal()
         condition.unlock()
-        onChange(state)
         return nil
     }
 
@@ -135,9 +136,8 @@ public final class InferenceWorkerPool: @unchecked Sendable {
             return
         }
         waiting.remove(at: index)
-        let state = Occupancy(queued: waiting.count, busy: busy)
+        reportOccupancy()
         condition.unlock()
-        onChange(state)
         job.take()?.fail(error)
     }
 
@@ -151,19 +151,28 @@ public final class InferenceWorkerPool: @unchecked Sendable {
             }
             let job = waiting.removeFirst()
             busy += 1
-            var state = Occupancy(queued: waiting.count, busy: busy)
+            reportOccupancy()
             condition.unlock()
-            onChange(state)
 
             job.take()?.run()
 
             condition.lock()
             busy -= 1
-            state = Occupancy(queued: waiting.count, busy: busy)
+            reportOccupancy()
             condition.unlock()
-            onChange(state)
         }
     }
+
+    /// Reports the occupancy; called under the lock, so reports from different threads arrive in order.
+    private func reportOccupancy() {
+        onChange(Occupancy(queued: waiting.count, busy: busy))
+    }
+
+    /// The key under which a worker marks its own thread.
+    private static let workerKey = "convnext.inference-worker"
+
+    /// The index of the pool worker running the caller, or nil on any other thread.
+    public static var currentWorkerIndex: Int? { Thread.current.threadDictionary[workerKey] as? Int }
 }
 
 /// Why a job did not run.

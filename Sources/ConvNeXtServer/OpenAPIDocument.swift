@@ -1,7 +1,19 @@
+import Foundation
+
 /// `GET /openapi.json`: an OpenAPI 3.0 description of every route, the request bodies and the
-/// answers (each error is `{"error": "..."}`).
+/// answers (each error is `{"error": "..."}`), with the served model names as examples, so
+/// clients and generators (schemathesis) know which names exist.
 enum OpenAPIDocument {
-    static let json = #"""
+    /// The document for a server of `models`.
+    static func json(models: [String]) -> String {
+        let names = String(decoding: (try? JSONEncoder().encode(models)) ?? Data("[]".utf8), as: UTF8.self)
+        let example = String(decoding: (try? JSONEncoder().encode(models.first ?? "")) ?? Data("\"\"".utf8), as: UTF8.self)
+        return template.replacingOccurrences(of: "\"MODEL_NAMES\"", with: names)
+            .replacingOccurrences(of: "MODEL_NAMES_TEXT", with: models.joined(separator: ", "))
+            .replacingOccurrences(of: "\"FIRST_MODEL\"", with: example)
+    }
+
+    private static let template = #"""
 {
   "openapi": "3.0.3",
   "info": {
@@ -135,7 +147,7 @@ enum OpenAPIDocument {
       }
     },
     "parameters": {
-      "ModelName": { "name": "name", "in": "path", "required": true, "schema": { "type": "string" }, "description": "A served model's name." }
+      "ModelName": { "name": "name", "in": "path", "required": true, "schema": { "type": "string" }, "example": "FIRST_MODEL", "examples": { "served": { "value": "FIRST_MODEL" } }, "description": "A served model's name: one of MODEL_NAMES_TEXT." }
     }
   },
   "security": [{ "bearer": [] }],
@@ -168,7 +180,7 @@ enum OpenAPIDocument {
       "post": {
         "summary": "Classify a JPEG, PNG or raw NV12 frame with the model's own preprocessing",
         "parameters": [
-          { "name": "model", "in": "query", "schema": { "type": "string" }, "description": "Model name (optional when one model is served)." },
+          { "name": "model", "in": "query", "schema": { "type": "string", "enum": "MODEL_NAMES" }, "description": "Model name (optional when one model is served)." },
           { "name": "top", "in": "query", "schema": { "type": "integer", "minimum": 1, "default": 5 } },
           { "name": "nv12", "in": "query", "schema": { "type": "string", "pattern": "^[0-9]+x[0-9]+$" }, "description": "WIDTHxHEIGHT of a raw NV12 body (application/octet-stream)." }
         ],

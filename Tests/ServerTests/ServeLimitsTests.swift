@@ -70,7 +70,7 @@ final class ServeLimitsTests: XCTestCase {
             XCTAssertTrue(r.errorMessage?.contains("queue is full") ?? false, r.text)
         }
         let samples = try ServeRoutesTests.metrics(server)
-        XCTAssertEqual(samples[#"convnext_rejected_requests_total{reason="queue_full"}"#], Double(unavailable.count))
+        XCTAssertEqual(samples[#"convnext_rejected_requests_total{reason="queue_full"}"#] ?? 0, Double(unavailable.count))
         let after = try HTTP.post(server.url("/v1/classify"), contentType: "image/png", body: png)
         XCTAssertEqual(after.status, 200, "recovered: \(after.text)")
         XCTAssertEqual(server.stop(), 0)

@@ -55,8 +55,11 @@ enum ConvNeXtTool {
         try process.run()
         if let input {
             // Written on another thread so a full stdout pipe cannot deadlock the two.
+            // A process that stops reading early (a broken stream) closes the pipe: the write then
+            // fails with EPIPE, which must not end the test process with SIGPIPE.
+            signal(SIGPIPE, SIG_IGN)
             let writer = Thread {
-                inp.fileHandleForWriting.write(input)
+                try? inp.fileHandleForWriting.write(contentsOf: input)
                 try? inp.fileHandleForWriting.close()
             }
             writer.start()
@@ -258,8 +261,17 @@ enum HTTP {
 
     /// Sends `count` copies of a request at once from separate threads; the answers in completion order.
     static func concurrent(_ count: Int, _ request: @escaping @Sendable () throws -> Response) -> [Result<Response, any Error>] {
+        // One thread each (concurrentPerform would run only as many at once as there are cores).
         let collected = Collected()
-        DispatchQueue.concurrentPerform(iterations: count) { _ in collected.append(Result { try request() }) }
+        let finished = DispatchGroup()
+        for _ in 0..<count {
+            finished.enter()
+            Thread.detachNewThread {
+                collected.append(Result { try request() })
+                finished.leave()
+            }
+        }
+        finished.wait()
         return collected.results
     }
 
