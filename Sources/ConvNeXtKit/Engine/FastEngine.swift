@@ -1,51 +1,41 @@
-/// The optimised float engine: NHWC, prepacked weights with folded norms and layer scales,
-/// fused blocks, micro-kernels chosen from `KernelTable` for the CPU at build time.
+/// The float engine: the runtime with every layer in f32 (NHWC, prepacked weights with the
+/// LayerNorm affines and layer scales folded once by `FoldedModel`, fused blocks, micro-kernels
+/// chosen from `KernelTable` for the CPU at build time).
 ///
 /// Immutable after creation. Any number of `infer` calls may run at once: each takes its own
 /// arena (scratch memory and, for `threads` > 1, its own thread team) from a pool.
 public final class FastEngine: LayerProfiling, @unchecked Sendable {
     public let config: ConvNeXtConfig
     public var name: String { "fast-f32" }
-    let plan: FastPlan
-    private let arenas: ScratchPool<InferenceArena>
+    let runtime: ConvNeXtRuntime
 
-    /// Prepacks `model`; throws `ConvNeXtError.unsupportedModel` for shapes it cannot run.
+    /// Folds and prepacks `model`; throws `ConvNeXtError.unsupportedModel` for shapes it cannot run.
     public init(model: ConvNeXtModel) throws {
-        plan = try FastPlan(model: model)
+        try FoldedModel.validate(model)
+        runtime = try ConvNeXtRuntime(program: QuantizedModel(floatModel: model))
         config = model.config
-        arenas = ScratchPool(threadsOf: { $0.threads }) { [plan] threads in InferenceArena(plan: plan, threads: threads) }
     }
 
     /// The kernels of the table this engine runs, chosen for the CPU (and ISA cap) when it was built.
-    public var kernelNames: [String] { plan.kernelNames }
+    public var kernelNames: [String] { runtime.plan.kernelNames }
 
     /// Most threads one inference may use.
-    public static let maxThreads = 64
+    public static let maxThreads = ConvNeXtRuntime.maxThreads
 
     public func infer(_ input: UnsafeBufferPointer<Float>, logits: UnsafeMutableBufferPointer<Float>, threads: Int) {
-        _ = run(input, logits: logits, threads: threads, profile: false)
+        _ = runtime.infer(input, logits: logits, threads: threads, profile: false)
     }
 
     /// Runs one inference and returns the time per layer kind seen by the calling thread.
     public func inferProfiled(_ input: UnsafeBufferPointer<Float>, logits: UnsafeMutableBufferPointer<Float>,
                               threads: Int) -> LayerProfile {
-        run(input, logits: logits, threads: threads, profile: true)
+        runtime.infer(input, logits: logits, threads: threads, profile: true)
     }
 
-    private func run(_ input: UnsafeBufferPointer<Float>, logits: UnsafeMutableBufferPointer<Float>,
-                     threads: Int, profile: Bool) -> LayerProfile {
-        precondition(input.count >= config.inputCount && logits.count >= config.numClasses,
-                     "FastEngine.infer: buffers smaller than the model's input or classes")
-        let arena = arenas.take(threads: min(max(threads, 1), Self.maxThreads))
-        defer { arenas.give(arena) }
-        arena.input = input.baseAddress
-        arena.logits = logits.baseAddress
-        arena.profiling = profile
-        if profile { arena.profileSink.update(repeating: 0, count: LayerKind.allCases.count) }
-        arena.run(plan: plan)
-        arena.input = nil
-        arena.logits = nil
-        return profile ? LayerProfile(nanoseconds: arena.profileSink) : LayerProfile()
+    /// Runs one NCHW image and reports every layer's output (NCHW) to `observe`, with the same
+    /// `LayerID`s as `ReferenceForward.run(_:observe:)` (fc2 carries the folded layer scale).
+    public func run(_ input: Tensor, threads: Int = 1, observe: ((LayerID, Tensor) -> Void)? = nil) -> Tensor {
+        runtime.run(input, threads: threads, observe: observe)
     }
 }
 

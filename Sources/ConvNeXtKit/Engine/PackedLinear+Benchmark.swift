@@ -16,7 +16,7 @@ extension PackedLinear {
         for (s, c) in config.dims.enumerated() {
             if s > 0 { height /= 2; width /= 2 }
             let hidden = roundUp16(4 * c), pixels = max(height * width, 1)
-            let chunk = min(max(8, FastPlan.hiddenChunkBytes / (4 * hidden) / 8 * 8), (pixels + 7) / 8 * 8)
+            let chunk = min(max(8, ExecutionPlan.hiddenChunkBytes / (4 * hidden) / 8 * 8), (pixels + 7) / 8 * 8)
             shapes += [(chunk, c, 4 * c, true), (chunk, 4 * c, c, false)]
         }
         for s in shapes {

@@ -49,24 +49,52 @@ struct FoldedModel: Sendable {
         head = Self.foldLinear(model.head.fc, norm: model.head.norm)
     }
 
-    /// Checks the layer geometry the int8 engine implements: patchify stem (stride = kernel, no
-    /// padding), 2x2 stride-2 downsamples, depthwise 7x7 with padding 3.
+    /// Checks the layer geometry the runtime implements — patchify stem (stride = kernel, no
+    /// padding), 2x2 stride-2 downsamples, depthwise 7x7 with padding 3, an MLP of 4C — and that
+    /// every array has the size its shape says, before anything is folded or packed.
     static func validate(_ model: ConvNeXtModel) throws {
         func fail(_ reason: String) -> ConvNeXtError { .unsupportedModel(path: model.source.path, reason: reason) }
-        let stem = model.stem.conv
-        guard stem.stride == stem.kernel, stem.padding == 0, stem.groups == 1 else {
-            throw fail("the int8 engine needs a patchify stem (stride = kernel, no padding)")
+        let cfg = model.config
+        let sc = model.stem.conv
+        guard sc.kernel == sc.stride, sc.padding == 0, sc.groups == 1, sc.inChannels == cfg.inputChannels,
+              sc.kernel > 0, cfg.inputHeight >= sc.kernel, cfg.inputWidth >= sc.kernel,
+              sc.weight.count == sc.outChannels * sc.inChannels * sc.kernel * sc.kernel, sc.bias.count == sc.outChannels,
+              model.stem.norm.weight.count == sc.outChannels, model.stem.norm.bias.count == sc.outChannels else {
+            throw fail("the engine needs a patchify stem (kernel = stride, no padding)")
         }
+        guard !model.stages.isEmpty else { throw fail("the model has no stages") }
+        var channels = sc.outChannels
         for (s, stage) in model.stages.enumerated() {
-            if let d = stage.downsample, d.conv.kernel != 2 || d.conv.stride != 2 || d.conv.padding != 0 || d.conv.groups != 1 {
-                throw fail("stage \(s) downsample is not a 2x2 stride-2 convolution")
+            if let d = stage.downsample {
+                let cv = d.conv
+                guard s > 0, cv.kernel == 2, cv.stride == 2, cv.padding == 0, cv.groups == 1, cv.inChannels == channels,
+                      cv.weight.count == cv.outChannels * channels * 4, cv.bias.count == cv.outChannels,
+                      d.norm.weight.count == channels, d.norm.bias.count == channels else {
+                    throw fail("stage \(s) downsample is not a 2x2 stride-2 convolution of \(channels) channels")
+                }
+                channels = cv.outChannels
+            } else if s > 0 {
+                throw fail("stage \(s) changes resolution without a downsample")
             }
+            let c = channels
             for (b, block) in stage.blocks.enumerated() {
                 let dw = block.dwConv
-                guard dw.kernel == 7, dw.padding == 3, dw.stride == 1, dw.groups == dw.outChannels else {
-                    throw fail("stage \(s) block \(b) depthwise convolution is not 7x7 with padding 3")
+                guard dw.kernel == 7, dw.stride == 1, dw.padding == 3, dw.groups == c, dw.inChannels == c,
+                      dw.outChannels == c, block.fc1.inFeatures == c, block.fc2.outFeatures == c,
+                      block.fc2.inFeatures == block.fc1.outFeatures, dw.weight.count == c * 49, dw.bias.count == c,
+                      block.norm.weight.count == c, block.norm.bias.count == c,
+                      block.fc1.weight.count == c * block.fc1.outFeatures, block.fc1.bias.count == block.fc1.outFeatures,
+                      block.fc2.weight.count == c * block.fc2.inFeatures, block.fc2.bias.count == c,
+                      (block.layerScale?.count ?? c) == c else {
+                    throw fail("stage \(s) block \(b) is not depthwise 7x7 (padding 3) -> MLP of \(c) channels")
                 }
             }
+        }
+        let hfc = model.head.fc
+        guard hfc.inFeatures == channels, hfc.outFeatures == cfg.numClasses, hfc.weight.count == channels * hfc.outFeatures,
+              hfc.bias.count == hfc.outFeatures, model.head.norm.weight.count == channels,
+              model.head.norm.bias.count == channels else {
+            throw fail("the classifier does not match the last stage width")
         }
     }
 

@@ -1,17 +1,16 @@
 import CConvNeXtKernels
 import Foundation
 
-/// Shape of the feature map of one stage inside the engine: NHWC, channels padded to 16, and
+/// Shape of the feature map of one stage inside the runtime: NHWC, channels padded to 16, and
 /// 3 pixels of zero border so the depthwise 7x7 reads without bounds checks.
 struct StageGeometry: Sendable {
     var h: Int, w: Int, c: Int
     var cp: Int { roundUp(c, 16) }
     var rowStride: Int { (w + 6) * cp }
     var paddedFloats: Int { (h + 6) * rowStride }
+    var pixels: Int { h * w }
     /// Offset of interior pixel (y, x).
     @inline(__always) func offset(_ y: Int, _ x: Int) -> Int { (y + 3) * rowStride + (x + 3) * cp }
-    /// Image rows per chunk: about 128 pixels, so a chunk's activations stay in L2.
-    var rowsPerChunk: Int { max(1, 128 / max(w, 1)) }
 }
 
 /// One block with its layers packed for the kernels.
@@ -28,6 +27,8 @@ struct PlannedBlock {
 
 struct PlannedStage {
     let geometry: StageGeometry
+    /// Image rows per chunk of the fused block (dwconv .. fc2), from `ExecutionPlan.hiddenChunkBytes`.
+    let rowsPerChunk: Int
     let downsample: PackedGEMM?
     let downsampleEpsilon: Float
     let downsampleNormWeight: [Float]
@@ -35,8 +36,13 @@ struct PlannedStage {
     let blocks: [PlannedBlock]
 }
 
-/// The execution plan: geometry, packed weights and scratch sizes. Immutable; owns its weights.
-final class Int8Plan: @unchecked Sendable {
+/// The one execution plan of the runtime, for every precision: geometry, packed weights and scratch
+/// sizes of a `QuantizedModel` (the program: every GEMM with its input precision — float for a
+/// float model, int8/int16 where calibration chose them). Immutable; owns its weights.
+///
+/// Kernels are chosen here, from `KernelTable` under the current ISA cap: the f32 tiles for float
+/// layers, the qu8/qu16 GEMMs for quantised ones, one depthwise and one LayerNorm kernel.
+final class ExecutionPlan: @unchecked Sendable {
     let config: ConvNeXtConfig
     let stemKernel: Int
     let stem: PackedGEMM
@@ -44,29 +50,44 @@ final class Int8Plan: @unchecked Sendable {
     let stemNormWeight: UnsafeMutablePointer<Float>
     let stemNormBias: UnsafeMutablePointer<Float>
     let stemEpsilon: Float
+    let stemRowsPerChunk: Int
     let stages: [PlannedStage]
     let head: PackedGEMM
     let headEpsilon: Float
     let headNormWeight: [Float]
     let headNormBias: [Float]
-    /// The depthwise kernel chosen from `KernelTable` for this CPU (float, as in the float engine).
+    /// The depthwise and LayerNorm kernels chosen from `KernelTable` for this CPU.
     let depthwiseKernel: Kernel
+    let layerNormKernel: Kernel
     private var owned: [UnsafeMutablePointer<Float>] = []
 
-    let residualFloats: Int
+    /// Per-thread scratch sizes (largest over the layers).
     let chunkFloatCount: Int
     let chunkABytes: Int
     let chunkHBytes: Int
     let gemmScratchFloats: Int
+    /// Most GEMM rows of one call (pixels of the largest chunk).
+    let maxChunkPixels: Int
+
+    /// Target size in bytes of one chunk's hidden activations (fc1 output), which stays in L2
+    /// (float atto: 64 KB and 1 MB measured 2-5% slower).
+    static let hiddenChunkBytes = 256 << 10
+    /// Upper bound of a chunk's pixels (int8 hidden activations are 4x smaller than float ones).
+    static let maxChunkPixelsTarget = 448
 
     var kernelNames: [String] {
         var names: [String] = []
         for g in [stem] + stages.flatMap({ s in (s.downsample.map { [$0] } ?? []) + s.blocks.flatMap { [$0.fc1, $0.fc2] } }) + [head] {
-            for n in g.kernel.map({ [$0.name] }) ?? g.floatLayer?.kernelNames ?? [] where !names.contains(n) {
-                names.append(n)
-            }
+            for n in g.kernelNames where !names.contains(n) { names.append(n) }
         }
-        return names + [depthwiseKernel.name, KernelTable.best(.layerNorm).name]
+        return names + [depthwiseKernel.name, layerNormKernel.name]
+    }
+
+    /// Image rows per chunk for a stage of width `w` whose hidden activations take `hiddenBytes`
+    /// per pixel: the byte budget, at most `maxChunkPixelsTarget` pixels, at least one row.
+    static func rowsPerChunk(width w: Int, hiddenBytes: Int) -> Int {
+        let pixels = min(hiddenChunkBytes / max(hiddenBytes, 1), maxChunkPixelsTarget)
+        return max(1, pixels / max(w, 1))
     }
 
     init(model: QuantizedModel, kernels: Int8KernelChoice) throws {
@@ -84,6 +105,9 @@ final class Int8Plan: @unchecked Sendable {
                     throw ConvNeXtError.invalidModel(path: "quantized model", reason: "stages.\(s).blocks.\(b) norm or depthwise arrays do not match")
                 }
             }
+            if stage.downsample != nil, s == 0 {
+                throw ConvNeXtError.unsupportedModel(path: "quantized model", reason: "stage 0 has a downsample (the stem is the first downsample)")
+            }
             if let d = stage.downsample, s > 0, d.normWeight.count != cfg.dims[s - 1] || d.normBias.count != cfg.dims[s - 1] {
                 throw ConvNeXtError.invalidModel(path: "quantized model", reason: "stages.\(s).downsample.norm arrays do not match")
             }
@@ -93,7 +117,7 @@ final class Int8Plan: @unchecked Sendable {
             throw ConvNeXtError.invalidModel(path: "quantized model", reason: "stem or head norm arrays do not match")
         }
         let k = model.stemKernel
-        guard k > 0, cfg.inputHeight >= k, cfg.inputWidth >= k, model.stages.count == cfg.dims.count else {
+        guard k > 0, cfg.inputHeight >= k, cfg.inputWidth >= k, model.stages.count == cfg.dims.count, !cfg.dims.isEmpty else {
             throw ConvNeXtError.unsupportedModel(path: "quantized model", reason: "stem kernel \(k) does not fit input \(cfg.inputHeight)x\(cfg.inputWidth)")
         }
         stemKernel = k
@@ -103,6 +127,7 @@ final class Int8Plan: @unchecked Sendable {
         }
         stem = PackedGEMM(model.stemConv, kPadded: roundUp(stemK, 4), kernels: kernels) { $0 }
         stemGeometry = StageGeometry(h: cfg.inputHeight / k, w: cfg.inputWidth / k, c: cfg.dims[0])
+        stemRowsPerChunk = Self.rowsPerChunk(width: stemGeometry.w, hiddenBytes: 4 * stemGeometry.cp)
         var ownedPointers: [UnsafeMutablePointer<Float>] = []
         func padded(_ values: [Float], _ count: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
@@ -117,9 +142,9 @@ final class Int8Plan: @unchecked Sendable {
 
         var geometry = stemGeometry
         var planned: [PlannedStage] = []
-        var residual = geometry.paddedFloats
-        var chunkFloat = geometry.rowsPerChunk * geometry.w * geometry.cp
-        var aBytes = geometry.rowsPerChunk * geometry.w * stem.kPadded * 4
+        var maxPixels = stemRowsPerChunk * stemGeometry.w
+        var chunkFloat = maxPixels * geometry.cp
+        var aBytes = maxPixels * stem.kPadded * 4
         var hBytes = aBytes
         var maxN = stem.nPadded
         for (s, stage) in model.stages.enumerated() {
@@ -132,13 +157,13 @@ final class Int8Plan: @unchecked Sendable {
                 }
                 let cpP = previous.cp, cPrev = previous.c
                 down = PackedGEMM(d.conv, kPadded: 4 * cpP, kernels: kernels) { i in (i / cPrev) * cpP + i % cPrev }
-                aBytes = max(aBytes, geometry.rowsPerChunk * geometry.w * 4 * cpP * 4)
                 maxN = max(maxN, down!.nPadded)
             } else if cfg.dims[s] != geometry.c {
                 throw ConvNeXtError.invalidModel(path: "quantized model", reason: "stage \(s) changes channels without a downsample")
             }
             let cp = geometry.cp
             var blocks: [PlannedBlock] = []
+            var hiddenBytes = 4 * cp
             for block in stage.blocks {
                 let c = geometry.c
                 guard block.dwWeights.count == 49 * c, block.fc1.inFeatures == c, block.fc2.outFeatures == c,
@@ -155,14 +180,19 @@ final class Int8Plan: @unchecked Sendable {
                 blocks.append(PlannedBlock(dwWeights: dw, dwBias: padded(block.dwBias, cp), epsilon: block.normEpsilon,
                                            normWeight: block.normWeight, normBias: block.normBias,
                                            fc1: fc1, fc2: fc2, hasLayerScale: block.hasLayerScale))
-                let px = geometry.rowsPerChunk * geometry.w
-                aBytes = max(aBytes, px * cp * 4)
-                hBytes = max(hBytes, px * hidden * 4)
+                hiddenBytes = max(hiddenBytes, hidden * elementBytes(fc2.input.precision) * (fc2.input.precision == .int16 ? 2 : 1))
                 maxN = max(maxN, fc1.nPadded, fc2.nPadded)
             }
-            residual = max(residual, geometry.paddedFloats)
-            chunkFloat = max(chunkFloat, geometry.rowsPerChunk * geometry.w * cp)
-            planned.append(PlannedStage(geometry: geometry, downsample: down,
+            let rows = Self.rowsPerChunk(width: geometry.w, hiddenBytes: hiddenBytes)
+            let px = rows * geometry.w
+            maxPixels = max(maxPixels, px)
+            if down != nil { aBytes = max(aBytes, px * 4 * previous.cp * 4) }
+            for block in blocks {
+                aBytes = max(aBytes, px * cp * 4)
+                hBytes = max(hBytes, px * block.fc2.kPadded * 4)
+            }
+            chunkFloat = max(chunkFloat, px * cp)
+            planned.append(PlannedStage(geometry: geometry, rowsPerChunk: rows, downsample: down,
                                         downsampleEpsilon: stage.downsample?.normEpsilon ?? 1e-6,
                                         downsampleNormWeight: stage.downsample?.normWeight ?? [],
                                         downsampleNormBias: stage.downsample?.normBias ?? [], blocks: blocks))
@@ -176,13 +206,14 @@ final class Int8Plan: @unchecked Sendable {
         headNormWeight = model.headNormWeight
         headNormBias = model.headNormBias
         maxN = max(maxN, head.nPadded)
-        residualFloats = residual
         chunkFloatCount = max(chunkFloat, geometry.cp)
-        chunkABytes = max(aBytes, geometry.cp * 4)
+        chunkABytes = max(aBytes, geometry.cp * 4 * 2)
         chunkHBytes = hBytes
         gemmScratchFloats = 16 * maxN
+        maxChunkPixels = maxPixels
         owned = ownedPointers
         depthwiseKernel = KernelTable.best(.f32Depthwise7x7)
+        layerNormKernel = KernelTable.best(.layerNorm)
     }
 
     deinit {

@@ -1,42 +1,43 @@
 import CConvNeXtKernels
 import Foundation
 
-extension Int8Plan {
+/// The forward pass of the one runtime: every layer group is one parallel phase over chunks of
+/// image rows; float and quantised layers differ only in their GEMM kernels and epilogues.
+extension ExecutionPlan {
     /// One inference. `dump` (single- or multi-threaded) collects layer outputs as it goes.
-    func execute(input: UnsafePointer<Float>, logits: UnsafeMutablePointer<Float>, arena: Int8Arena, threads: Int,
+    func execute(input: UnsafePointer<Float>, logits: UnsafeMutablePointer<Float>, arena: ExecutionArena, threads: Int,
                  dump: LayerDump?) {
-        let x = arena.residual
-        var cur = 0
         let g0 = stemGeometry
-        for buffer in x { buffer.update(repeating: 0, count: g0.paddedFloats) }
+        // Each stage has two padded maps whose zero borders are never written: no clearing here.
+        var cur = 0
+        let stemOut = arena.maps[0].0
 
-        // Stem: gather 4x4 patches, quantise, GEMM, LayerNorm (with affine) into the residual stream.
+        // Stem: gather patches, quantise when int8, GEMM, LayerNorm (with affine) into the residual stream.
         let dStem = dump?.buffer(.stemConv, c: g0.c, h: g0.h, w: g0.w)
-        forEachChunk(g0.h, g0.rowsPerChunk, threads: threads, arena: arena) { t, rows in
-            stemChunk(input: input, rows: rows, out: x[0], arena: arena, thread: t, dump: dStem)
+        forEachChunk(g0.h, stemRowsPerChunk, threads: threads, arena: arena) { t, rows in
+            stemChunk(input: input, rows: rows, out: stemOut, arena: arena, thread: t, dump: dStem)
         }
         if let dump {
-            copyInterior(x[0], g0, to: dump.buffer(.stemNorm, c: g0.c, h: g0.h, w: g0.w))
+            copyInterior(stemOut, g0, to: dump.buffer(.stemNorm, c: g0.c, h: g0.h, w: g0.w))
             dump.flush()
         }
 
         var geometry = g0
+        var previousMaps = arena.maps[0]
         for (s, stage) in stages.enumerated() {
+            let maps = arena.maps[s]
             if let down = stage.downsample {
                 let previous = geometry
                 geometry = stage.geometry
                 let g = geometry
-                let xin = x[cur], xout = x[1 - cur]
-                xout.update(repeating: 0, count: g.paddedFloats)
+                let xin = cur == 0 ? previousMaps.0 : previousMaps.1, xout = maps.0
                 let dNorm = dump?.buffer(.downsampleNorm(stage: s), c: previous.c, h: previous.h, w: previous.w)
-                forEachChunk(g.h, g.rowsPerChunk, threads: threads, arena: arena) { t, rows in
+                forEachChunk(g.h, stage.rowsPerChunk, threads: threads, arena: arena) { t, rows in
                     downsampleChunk(stage: stage, gemm: down, previous: previous, rows: rows, xin: xin, xout: xout,
                                     arena: arena, thread: t, dump: dNorm)
                 }
                 if let dNorm { dumpUnusedDownsampleInputs(stage, xin, previous, into: dNorm) }
-                // The old buffer becomes the next output: clear it for the new geometry's borders.
-                xin.update(repeating: 0, count: g.paddedFloats)
-                cur = 1 - cur
+                cur = 0
                 if let dump {
                     copyInterior(xout, g, to: dump.buffer(.downsampleConv(stage: s), c: g.c, h: g.h, w: g.w))
                     dump.flush()
@@ -44,7 +45,7 @@ extension Int8Plan {
             }
             let g = geometry
             for (b, block) in stage.blocks.enumerated() {
-                let xin = x[cur], xout = x[1 - cur]
+                let (xin, xout) = cur == 0 ? (maps.0, maps.1) : (maps.1, maps.0)
                 let dumps = dump.map { d in
                     BlockDump(dw: d.buffer(.dwConv(stage: s, block: b), c: g.c, h: g.h, w: g.w),
                               norm: d.buffer(.norm(stage: s, block: b), c: g.c, h: g.h, w: g.w),
@@ -53,7 +54,7 @@ extension Int8Plan {
                               fc2: d.buffer(block.hasLayerScale ? .layerScale(stage: s, block: b) : .fc2(stage: s, block: b),
                                             c: g.c, h: g.h, w: g.w))
                 }
-                forEachChunk(g.h, g.rowsPerChunk, threads: threads, arena: arena) { t, rows in
+                forEachChunk(g.h, stage.rowsPerChunk, threads: threads, arena: arena) { t, rows in
                     blockChunk(block, g, rows: rows, xin: xin, xout: xout, arena: arena, thread: t, dump: dumps)
                 }
                 cur = 1 - cur
@@ -62,15 +63,16 @@ extension Int8Plan {
                     dump.flush()
                 }
             }
+            previousMaps = maps
         }
-        headForward(x[cur], geometry, logits: logits, arena: arena, dump: dump)
+        headForward(cur == 0 ? previousMaps.0 : previousMaps.1, geometry, logits: logits, arena: arena, dump: dump)
         dump?.flush()
     }
 
     /// Runs `body(thread, rows)` over chunks of image rows. Threads take chunks from a shared counter,
     /// so a thread the OS delays costs at most one chunk; with several threads the chunks shrink so
     /// that each thread gets about two, even for 7-row stages.
-    private func forEachChunk(_ height: Int, _ rowsPerChunk: Int, threads: Int, arena: Int8Arena,
+    private func forEachChunk(_ height: Int, _ rowsPerChunk: Int, threads: Int, arena: ExecutionArena,
                               _ body: (Int, Range<Int>) -> Void) {
         let per = threads > 1 ? max(1, min(rowsPerChunk, (height + 2 * threads - 1) / (2 * threads))) : rowsPerChunk
         let chunks = (height + per - 1) / per
@@ -99,7 +101,7 @@ extension Int8Plan {
     // MARK: Layers
 
     private func stemChunk(input: UnsafePointer<Float>, rows: Range<Int>, out: UnsafeMutablePointer<Float>,
-                           arena: Int8Arena, thread t: Int, dump: UnsafeMutablePointer<Float>?) {
+                           arena: ExecutionArena, thread t: Int, dump: UnsafeMutablePointer<Float>?) {
         let g = stemGeometry, k = stemKernel, cin = config.inputChannels
         let inH = config.inputHeight, inW = config.inputWidth
         let kk = k * k * cin, lda = stem.kPadded
@@ -146,7 +148,7 @@ extension Int8Plan {
         stem.run(rows: pixels, a: UnsafeRawPointer(a), planeBytes: planeA, epilogue: &ep, scratch: arena.gemmScratch[t])
         if let dump { copyRows(conv, stride: g.cp, count: pixels, channels: g.c, to: dump + rows.lowerBound * g.w * g.c) }
         for (i, y) in rows.enumerated() {
-            cnxq_layernorm(conv + i * g.w * g.cp, g.cp, g.w, g.c, stemEpsilon, stemNormWeight, stemNormBias,
+            layerNormKernel.layerNorm(conv + i * g.w * g.cp, g.cp, g.w, g.c, stemEpsilon, stemNormWeight, stemNormBias,
                            Int32(CNXQ_ACT_F32.rawValue), 1, 0, UnsafeMutableRawPointer(out + g.offset(y, 0)), nil, g.cp)
         }
         arena.lap(.stem, part: t)
@@ -154,7 +156,7 @@ extension Int8Plan {
 
     private func downsampleChunk(stage: PlannedStage, gemm: PackedGEMM, previous p: StageGeometry, rows: Range<Int>,
                                  xin: UnsafeMutablePointer<Float>, xout: UnsafeMutablePointer<Float>,
-                                 arena: Int8Arena, thread t: Int, dump: UnsafeMutablePointer<Float>?) {
+                                 arena: ExecutionArena, thread t: Int, dump: UnsafeMutablePointer<Float>?) {
         let g = stage.geometry
         let a = arena.chunkA[t], planeA = chunkABytes / 2
         let lda = gemm.kPadded, bytes = elementBytes(gemm.input.precision)
@@ -164,7 +166,7 @@ extension Int8Plan {
                 for dx in 0..<2 {
                     let src = xin + p.offset(2 * oy + dy, dx)
                     let dst = a + ((i * g.w) * lda + (dy * 2 + dx) * p.cp) * bytes
-                    cnxq_layernorm(src, 2 * p.cp, g.w, p.c, stage.downsampleEpsilon, nil, nil, gemm.inputKind,
+                    layerNormKernel.layerNorm(src, 2 * p.cp, g.w, p.c, stage.downsampleEpsilon, nil, nil, gemm.inputKind,
                                    1 / q.scale, q.zeroPoint, dst, dst.assumingMemoryBound(to: UInt8.self) + planeA, lda)
                 }
             }
@@ -190,7 +192,7 @@ extension Int8Plan {
     }
 
     private func blockChunk(_ block: PlannedBlock, _ g: StageGeometry, rows: Range<Int>, xin: UnsafeMutablePointer<Float>,
-                            xout: UnsafeMutablePointer<Float>, arena: Int8Arena, thread t: Int, dump: BlockDump?) {
+                            xout: UnsafeMutablePointer<Float>, arena: ExecutionArena, thread t: Int, dump: BlockDump?) {
         let pixels = rows.count * g.w
         let y = arena.chunkFloat[t]
         depthwise7x7(xin: xin, g, rows: rows, weights: block.dwWeights, bias: block.dwBias, out: y)
@@ -198,7 +200,7 @@ extension Int8Plan {
         let a = arena.chunkA[t], planeA = chunkABytes / 2
         let h = arena.chunkH[t], planeH = chunkHBytes / 2
         let q1 = block.fc1.input, q2 = block.fc2.input
-        cnxq_layernorm(y, g.cp, pixels, g.c, block.epsilon, nil, nil, block.fc1.inputKind, 1 / q1.scale, q1.zeroPoint,
+        layerNormKernel.layerNorm(y, g.cp, pixels, g.c, block.epsilon, nil, nil, block.fc1.inputKind, 1 / q1.scale, q1.zeroPoint,
                        a, a.assumingMemoryBound(to: UInt8.self) + planeA, block.fc1.kPadded)
         arena.lap(.norm, part: t)
         let hiddenKind: cnxq_output_kind
@@ -234,7 +236,7 @@ extension Int8Plan {
     }
 
     private func headForward(_ x: UnsafeMutablePointer<Float>, _ g: StageGeometry, logits: UnsafeMutablePointer<Float>,
-                             arena: Int8Arena, dump: LayerDump?) {
+                             arena: ExecutionArena, dump: LayerDump?) {
         let pooled = arena.chunkFloat[0]
         let inv = 1 / Float(g.h * g.w)
         pooled.update(repeating: 0, count: g.cp)
@@ -248,7 +250,7 @@ extension Int8Plan {
         let a = arena.chunkA[0], planeA = chunkABytes / 2
         let q = head.input
         if let dump { copyRows(pooled, stride: g.cp, count: 1, channels: g.c, to: dump.buffer(.headPool, c: g.c, h: 1, w: 1)) }
-        cnxq_layernorm(pooled, g.cp, 1, g.c, headEpsilon, nil, nil, head.inputKind, 1 / q.scale, q.zeroPoint,
+        layerNormKernel.layerNorm(pooled, g.cp, 1, g.c, headEpsilon, nil, nil, head.inputKind, 1 / q.scale, q.zeroPoint,
                        a, a.assumingMemoryBound(to: UInt8.self) + planeA, head.kPadded)
         if let dump {
             dequantize(a, planeBytes: planeA, offset: 0, count: g.c, q, into: dump.buffer(.headNorm, c: g.c, h: 1, w: 1),
@@ -274,7 +276,7 @@ extension Int8Plan {
         for yy in 0..<p.h {
             for xx in 0..<p.w where yy >= 2 * stage.geometry.h || xx >= 2 * stage.geometry.w {
                 z.withUnsafeMutableBufferPointer { zb in
-                    cnxq_layernorm(xin + p.offset(yy, xx), p.cp, 1, p.c, stage.downsampleEpsilon, nil, nil,
+                    layerNormKernel.layerNorm(xin + p.offset(yy, xx), p.cp, 1, p.c, stage.downsampleEpsilon, nil, nil,
                                    Int32(CNXQ_ACT_F32.rawValue), 1, 0, zb.baseAddress, nil, p.c)
                 }
                 for c in 0..<p.c {
