@@ -32,12 +32,17 @@ static uint64_t read_xcr0(void) {
     return ((uint64_t)hi << 32) | lo;
 }
 
-/// Linux grants AMX tile data to a process only on request (ARCH_REQ_XCOMP_PERM); without it
-/// the first tile instruction faults.
+/// Linux grants AMX tile data to a process only on request (ARCH_REQ_XCOMP_PERM, Linux 5.16+);
+/// without it the first tile instruction faults. AMX counts as available only when the kernel
+/// says yes and ARCH_GET_XCOMP_PERM then reports XTILEDATA as permitted; any refusal (older
+/// kernel, seccomp, a signal stack too small for the tile state) leaves AMX off: no SIGILL.
 static int request_amx_permission(void) {
 #if defined(__linux__)
-    const long arch_req_xcomp_perm = 0x1023, xfeature_xtiledata = 18;
-    return syscall(SYS_arch_prctl, arch_req_xcomp_perm, xfeature_xtiledata) == 0;
+    const long arch_get_xcomp_perm = 0x1022, arch_req_xcomp_perm = 0x1023, xfeature_xtiledata = 18;
+    if (syscall(SYS_arch_prctl, arch_req_xcomp_perm, xfeature_xtiledata) != 0) return 0;
+    unsigned long permitted = 0;
+    if (syscall(SYS_arch_prctl, arch_get_xcomp_perm, &permitted) != 0) return 0;
+    return (permitted >> xfeature_xtiledata) & 1;
 #else
     return 0;
 #endif
@@ -53,20 +58,24 @@ static void detect(void) {
     const uint64_t xcr0 = osxsave ? read_xcr0() : 0;
     const int os_avx = (xcr0 & 0x6) == 0x6;            // XMM and YMM state
     const int os_avx512 = os_avx && (xcr0 & 0xE0) == 0xE0;  // opmask, ZMM_Hi256, Hi16_ZMM
-    const int os_amx = (xcr0 & 0x60000) == 0x60000;     // XTILECFG, XTILEDATA
+    const int os_amx = (xcr0 & 0x60000) == 0x60000;     // XTILECFG, XTILEDATA (bits 17, 18)
     unsigned b7 = 0, c7 = 0, d7 = 0, a71 = 0;
-    if (__get_cpuid_count(7, 0, &a, &b7, &c7, &d7)) {
+    if (__get_cpuid_count(7, 0, &a, &b7, &c7, &d7) && a >= 1) {
+        // Sub-leaf 1 exists only when sub-leaf 0 reports it (EAX = the highest sub-leaf).
         unsigned b71, c71, d71;
         if (__get_cpuid_count(7, 1, &a71, &b71, &c71, &d71) == 0) a71 = 0;
     }
     const int avx2 = (b7 >> 5) & 1;
     const int avx512f = (b7 >> 16) & 1, avx512dq = (b7 >> 17) & 1, avx512bw = (b7 >> 30) & 1, avx512vl = (b7 >> 31) & 1;
     const int avx512vnni = (c7 >> 11) & 1, avx512bf16 = (a71 >> 5) & 1;
+    // CPUID.(7,0):EDX bits 22, 24, 25.
     const int amx_bf16 = (d7 >> 22) & 1, amx_tile = (d7 >> 24) & 1, amx_int8 = (d7 >> 25) & 1;
     cpu_flags[CNXK_ISA_AVX2] = avx && fma && avx2 && os_avx;
     cpu_flags[CNXK_ISA_AVX512] = cpu_flags[CNXK_ISA_AVX2] && os_avx512 && avx512f && avx512dq && avx512bw && avx512vl;
     cpu_flags[CNXK_ISA_AVX512VNNI] = cpu_flags[CNXK_ISA_AVX512] && avx512vnni;
     cpu_flags[CNXK_ISA_AVX512BF16] = cpu_flags[CNXK_ISA_AVX512] && avx512bf16;
+    // The permission is asked for last (and only on AMX hardware), once per process: it holds for
+    // every thread. The AMX kernels' epilogues are AVX-512, hence the VNNI requirement.
     cpu_flags[CNXK_ISA_AMX] = cpu_flags[CNXK_ISA_AVX512VNNI] && os_amx && amx_tile && amx_int8 && amx_bf16 &&
                               request_amx_permission();
     unsigned brand[12];

@@ -42,6 +42,7 @@ static const cnxk_kernel kernel_table[] = {
     LAYERNORM("layernorm_f32__portable", CNXK_ISA_PORTABLE, cnxq_layernorm_portable),
 
 #if defined(CNXK_X86)
+    QU8_GEMM("qu8_gemm_32x32c4__amx", CNXK_ISA_AMX, 32, 32, cnxq_gemm_u8s8_32x32c4_amx),
     QU8_GEMM("qu8_gemm_6x64c4__avx512vnni", CNXK_ISA_AVX512VNNI, 6, 64, cnxq_gemm_u8s8_6x64c4_avx512vnni),
     QU8_GEMM("qu8_gemm_4x16c4__avx512", CNXK_ISA_AVX512, 4, 16, cnxq_gemm_u8s8_4x16c4_avx512bw),
     // Hand-written vpmaddwd kernels first; the portable code built for AVX2 stays listed as the
@@ -51,6 +52,7 @@ static const cnxk_kernel kernel_table[] = {
 #endif
     QU8_GEMM("qu8_gemm_4x16c4__portable", CNXK_ISA_PORTABLE, 4, 16, cnxq_gemm_u8s8_4x16c4_portable),
 #if defined(CNXK_X86)
+    QU16_GEMM("qu16_gemm_16x32c4__amx", CNXK_ISA_AMX, 16, 32, cnxq_gemm_u16s8_16x32c4_amx),
     QU16_GEMM("qu16_gemm_6x32c4__avx512vnni", CNXK_ISA_AVX512VNNI, 6, 32, cnxq_gemm_u16s8_6x32c4_avx512vnni),
     QU16_GEMM("qu16_gemm_4x16c4__avx512", CNXK_ISA_AVX512, 4, 16, cnxq_gemm_u16s8_4x16c4_avx512bw),
     QU16_GEMM("qu16_gemm_2x8c4__avx2", CNXK_ISA_AVX2, 2, 8, cnxq_gemm_u16s8_2x8c4_avx2w),

@@ -33,8 +33,19 @@
 
 #define COUNT(x) (sizeof(x) / sizeof((x)[0]))
 
-enum { Q_PORTABLE, Q_AVX2, Q_AVX512, Q_AVX512VNNI };
-static const char *const q_isa_names[] = {"portable", "avx2+fma", "avx512f/bw/vl/dq", "avx512vnni+avx512f/bw/vl/dq"};
+enum { Q_PORTABLE, Q_AVX2, Q_AVX512, Q_AVX512VNNI, Q_AMX, Q_AMX_EMULATED };
+static const char *const q_isa_names[] = {"portable", "avx2+fma", "avx512f/bw/vl/dq", "avx512vnni+avx512f/bw/vl/dq",
+                                          "amx-tile/amx-int8 (with the OS permission)", "emulated amx"};
+
+#if defined(CNXK_TEST_AMX_EMULATION) && defined(__x86_64__)
+// The AMX kernels compiled over amx_emulation.h (scripts/test-c-kernels), and its fault counter.
+void emu_cnxq_gemm_u8s8_32x32c4_amx(size_t m_begin, size_t m_end, size_t n, size_t k_groups, const uint8_t *a,
+                                    const uint8_t *a_lo, size_t lda, const int8_t *b_packed, const cnxq_epilogue *ep);
+void emu_cnxq_gemm_u16s8_16x32c4_amx(size_t m_begin, size_t m_end, size_t n, size_t k_groups, const uint8_t *a,
+                                     const uint8_t *a_lo, size_t lda, const int8_t *b_packed, const cnxq_epilogue *ep);
+int amx_emu_faults;
+char amx_emu_first_fault[160];
+#endif
 
 static int q_cpu_has(int isa) {
     switch (isa) {
@@ -48,6 +59,13 @@ static int q_cpu_has(int isa) {
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
     case Q_AVX512VNNI:
         return q_cpu_has(Q_AVX512) && __builtin_cpu_supports("avx512vnni");
+    case Q_AMX:
+        // The library's detection: CPUID, XCR0 and the Linux permission request (isa.c).
+        return cnxk_cpu_has(CNXK_ISA_AMX);
+#endif
+#if defined(CNXK_TEST_AMX_EMULATION) && defined(__x86_64__)
+    case Q_AMX_EMULATED:
+        return 1;
 #endif
     default:
         return 0;
@@ -62,7 +80,12 @@ typedef struct {
 
 static const qgemm_kernel qgemm_kernels[] = {
     {"qu8_gemm_4x16c4__portable", Q_PORTABLE, 1, cnxq_gemm_u8s8_4x16c4_portable},
+#if defined(CNXK_TEST_AMX_EMULATION) && defined(__x86_64__)
+    {"qu8_gemm_32x32c4__amx (emulated)", Q_AMX_EMULATED, 1, emu_cnxq_gemm_u8s8_32x32c4_amx},
+    {"qu16_gemm_16x32c4__amx (emulated)", Q_AMX_EMULATED, 2, emu_cnxq_gemm_u16s8_16x32c4_amx},
+#endif
 #if defined(__x86_64__)
+    {"qu8_gemm_32x32c4__amx", Q_AMX, 1, cnxq_gemm_u8s8_32x32c4_amx},
     {"qu8_gemm_4x8c4__avx2", Q_AVX2, 1, cnxq_gemm_u8s8_4x8c4_avx2w},
     {"qu8_gemm_4x16c4__avx2", Q_AVX2, 1, cnxq_gemm_u8s8_4x16c4_avx2},
     {"qu8_gemm_4x16c4__avx512", Q_AVX512, 1, cnxq_gemm_u8s8_4x16c4_avx512bw},
@@ -70,6 +93,7 @@ static const qgemm_kernel qgemm_kernels[] = {
 #endif
     {"qu16_gemm_4x16c4__portable", Q_PORTABLE, 2, cnxq_gemm_u16s8_4x16c4_portable},
 #if defined(__x86_64__)
+    {"qu16_gemm_16x32c4__amx", Q_AMX, 2, cnxq_gemm_u16s8_16x32c4_amx},
     {"qu16_gemm_2x8c4__avx2", Q_AVX2, 2, cnxq_gemm_u16s8_2x8c4_avx2w},
     {"qu16_gemm_4x16c4__avx2", Q_AVX2, 2, cnxq_gemm_u16s8_4x16c4_avx2},
     {"qu16_gemm_4x16c4__avx512", Q_AVX512, 2, cnxq_gemm_u16s8_4x16c4_avx512bw},
@@ -609,6 +633,42 @@ static int test_qgemm(const qgemm_kernel *kn, gemm_stats *st) {
     return ok;
 }
 
+/// The AMX kernels' tiling: every row count 1..40 (two 32-row blocks, one 16-row half, tails),
+/// ranges that start mid-A and ranges that end at A's guard page, k around the 64-k tile step
+/// (k tails go through zero-padded copies), n around the 32-column block (odd panel counts,
+/// n = 1000 padded to 1008), every epilogue kind, u8 and u16. Rows 1..40 all with every kind on
+/// the small shapes; on the large ones nine row counts, the kind rotating (all five each shape).
+static int test_amx_shapes(const qgemm_kernel *kn, gemm_stats *st) {
+    static const size_t ks[] = {4, 8, 60, 64, 68, 160, 320, 1280, 1284};
+    static const size_t ns[] = {16, 48, 64, 160, 1000};
+    static const size_t some_rows[] = {1, 5, 15, 16, 17, 31, 32, 33, 40};
+    const size_t m = 43;
+    uint64_t saved = rng;
+    rng = 0x2545f4914f6cdd1dull;
+    int ok = 1;
+    for (size_t ki = 0; ki < COUNT(ks); ki++)
+        for (size_t ni = 0; ni < COUNT(ns); ni++) {
+            const int mark = mapping_count;
+            qproblem s;
+            problem_init(&s, m, ns[ni], ks[ki], 0, 0);
+            const int small = ns[ni] * ks[ki] <= 64 * 68;
+            const size_t count = small ? 40 : COUNT(some_rows);
+            for (size_t i = 0; i < count; i++) {
+                const size_t rows = small ? i + 1 : some_rows[i];
+                // Even counts end at the last row of A (right before its guard page), odd ones start mid-A.
+                const size_t begin = rows % 2 == 0 ? m - rows : rows % 3;
+                for (int kind = 0; kind <= CNXQ_OUT_GELU_U16; kind++) {
+                    if (!small && (size_t)kind != (i + ki + ni) % 5) continue;
+                    ok &= gemm_run(kn, &s, begin, begin + rows, kind, (int)(rows + (size_t)kind) % 3, st);
+                }
+            }
+            problem_free(&s);
+            release_to(mark);
+        }
+    rng = saved;
+    return ok;
+}
+
 // ---------------------------------------------------------------------------------------------
 // LayerNorm tests.
 
@@ -915,7 +975,7 @@ void int8_bench(void) {
                             .out_pixel_stride = n, .out_row_stride = m * n, .out_width = m};
         for (size_t i = 0; i < COUNT(qgemm_kernels); i++) {
             const qgemm_kernel *kn = &qgemm_kernels[i];
-            if (!q_cpu_has(kn->isa)) continue;
+            if (!q_cpu_has(kn->isa) || kn->isa == Q_AMX_EMULATED) continue;
             const uint8_t *lo = kn->planes == 2 ? a_lo : NULL;
             kn->fn(0, m, n, kg, a, lo, kg * 4, packed, &ep);
             size_t reps = 1;
@@ -952,15 +1012,30 @@ void int8_tests(int *passed, int *failed, char *case_buf, size_t case_len) {
     current_case_len = case_len;
     page = (size_t)sysconf(_SC_PAGESIZE);
     gemm_stats portable_stats = {0, 0, 0};
+    int amx_skip_said = 0;
     for (size_t i = 0; i < COUNT(qgemm_kernels); i++) {
         const qgemm_kernel *kn = &qgemm_kernels[i];
         if (!q_cpu_has(kn->isa)) {
+            if (kn->isa == Q_AMX && !amx_skip_said++) printf("SKIP: AMX kernels natively (this CPU lacks AMX)\n");
             printf("SKIP %s: CPU lacks %s\n", kn->name, q_isa_names[kn->isa]);
             fflush(stdout);
             continue;
         }
         gemm_stats st = {0, 0, 0};
-        const int ok = test_qgemm(kn, &st);
+#if defined(CNXK_TEST_AMX_EMULATION) && defined(__x86_64__)
+        amx_emu_faults = 0;
+        amx_emu_first_fault[0] = 0;
+#endif
+        int ok = test_qgemm(kn, &st);
+        if (kn->isa == Q_AMX || kn->isa == Q_AMX_EMULATED) ok &= test_amx_shapes(kn, &st);
+#if defined(CNXK_TEST_AMX_EMULATION) && defined(__x86_64__)
+        if (amx_emu_faults != 0) {
+            // Always printed (FAILF stops after 30 messages): the cause of the other failures.
+            fprintf(stderr, "FAIL %s: %d tile or AVX-512 instructions would have faulted on real hardware; the first: %s\n",
+                    kn->name, amx_emu_faults, amx_emu_first_fault);
+            ok = 0;
+        }
+#endif
         report(ok, kn->name, st.cases, passed, failed);
         portable_stats.apply_cases += st.apply_cases;
         portable_stats.apply_failures += st.apply_failures;

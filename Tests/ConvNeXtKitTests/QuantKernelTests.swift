@@ -113,6 +113,33 @@ final class QuantKernelTests: XCTestCase {
         }
     }
 
+    /// The AMX tiles natively, bit for bit against the portable kernels: row counts around the
+    /// 16/32-row blocks, k around the 64-k tile step, odd panel counts. On CPUs without AMX the
+    /// same kernels are tested through scalar emulation of the tile instructions
+    /// (`scripts/test-c-kernels`), not here.
+    func testAMXKernelsMatchPortableNatively() throws {
+        let amx = Int8GEMMKernel.all.filter { $0.isa == .amx }
+        #if arch(x86_64)
+        XCTAssertEqual(amx.map(\.name).sorted(), ["qu16_gemm_16x32c4__amx", "qu8_gemm_32x32c4__amx"])
+        #endif
+        guard !amx.isEmpty, amx.allSatisfy(\.available) else {
+            throw XCTSkip("this CPU (\(CPUFeatures.brand)) lacks AMX (or the OS refused tile data): AMX kernels run only under emulation in scripts/test-c-kernels")
+        }
+        let shapes = [Case(m: 1, n: 16, k: 4), Case(m: 17, n: 48, k: 68), Case(m: 33, n: 64, k: 60), Case(m: 40, n: 160, k: 1284),
+                      Case(m: 31, n: 1000, k: 320), Case(m: 64, n: 320, k: 1280)]
+        let kinds = [CNXQ_OUT_F32, CNXQ_OUT_F32_ADD, CNXQ_OUT_GELU_F32, CNXQ_OUT_GELU_U8, CNXQ_OUT_GELU_U16]
+        for fast in amx {
+            let portable = Int8GEMMKernel.all.first { $0.isa == .portable && $0.inputPlanes == fast.inputPlanes }!
+            for (i, c) in (shapes + cases).enumerated() {
+                _ = runKernel(fast, c, kind: CNXQ_OUT_F32, seed: 300 + UInt64(i))
+                for kind in kinds {
+                    XCTAssertEqual(runKernel(fast, c, kind: kind, seed: 200 + UInt64(i)), runKernel(portable, c, kind: kind, seed: 200 + UInt64(i)),
+                                   "\(fast.name) vs \(portable.name), \(c), epilogue \(kind.rawValue)")
+                }
+            }
+        }
+    }
+
     func testLayerNormBuildsAreIdentical() {
         var rng = SeededGenerator(seed: 9)
         for channels in [3, 16, 40, 80, 163] {

@@ -6,67 +6,13 @@
 #include <string.h>
 #include "int8_kernels_internal.h"
 #include "int8_scalar_math.h"
+#include "int8_avx512_epilogue.h"
 
 #pragma STDC FP_CONTRACT OFF
 
 #define VNNI_TARGET __attribute__((target("avx512vnni,avx512bw,avx512vl,avx512dq,avx512f")))
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 enum { VNNI_MR = 6 };
-
-/// Same operations as cnxq_gelu_scalar, sixteen lanes at a time.
-VNNI_TARGET ALWAYS_INLINE __m512 gelu_v(__m512 v) {
-    const __m512 av = _mm512_abs_ps(v);
-    const __m512 a = _mm512_min_ps(av, _mm512_set1_ps(CNXQ_GELU_LIMIT));
-    __m512 ft = _mm512_roundscale_ps(_mm512_mul_ps(a, _mm512_set1_ps(1.0f / CNXQ_GELU_WIDTH)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    ft = _mm512_min_ps(ft, _mm512_set1_ps((float)(CNXQ_GELU_INTERVALS - 1)));
-    const __m512i i = _mm512_cvttps_epi32(ft);
-    const __m512 r = _mm512_sub_ps(a, _mm512_mul_ps(ft, _mm512_set1_ps(CNXQ_GELU_WIDTH)));
-    const __m512 r2 = _mm512_mul_ps(r, r);
-#define COEF(d) _mm512_permutex2var_ps(_mm512_load_ps(cnxq_gelu_coefficients[d]), i, _mm512_load_ps(cnxq_gelu_coefficients[d] + 16))
-    const __m512 e0 = _mm512_add_ps(COEF(0), _mm512_mul_ps(COEF(1), r));
-    const __m512 e1 = _mm512_add_ps(COEF(2), _mm512_mul_ps(COEF(3), r));
-#undef COEF
-    const __m512 p = _mm512_add_ps(e0, _mm512_mul_ps(r2, e1));
-    return _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_mul_ps(av, p));
-}
-
-/// Same operations as cnxq_quantize_scalar.
-VNNI_TARGET ALWAYS_INLINE __m512i quantize_v(__m512 x, const cnxq_epilogue *ep, int32_t qmax) {
-    __m512 t = _mm512_mul_ps(x, _mm512_set1_ps(ep->inv_scale));
-    t = _mm512_max_ps(t, _mm512_set1_ps((float)(-ep->zero_point) - 1.0f));
-    t = _mm512_min_ps(t, _mm512_set1_ps((float)(qmax - ep->zero_point) + 1.0f));
-    __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(t), _mm512_set1_epi32(ep->zero_point));
-    q = _mm512_max_epi32(q, _mm512_setzero_si512());
-    return _mm512_min_epi32(q, _mm512_set1_epi32(qmax));
-}
-
-/// Writes 16 columns (mask) of one output row from their biased values v.
-VNNI_TARGET ALWAYS_INLINE void store_v(const int kind, const cnxq_epilogue *ep, size_t offset, __mmask16 mask, __m512 v) {
-    switch (kind) {
-    case CNXQ_OUT_F32:
-        _mm512_mask_storeu_ps((float *)ep->out + offset, mask, v);
-        break;
-    case CNXQ_OUT_F32_ADD: {
-        __m512 r = _mm512_maskz_loadu_ps(mask, ep->residual + offset);
-        _mm512_mask_storeu_ps((float *)ep->out + offset, mask, _mm512_add_ps(r, v));
-        break;
-    }
-    case CNXQ_OUT_GELU_F32:
-        _mm512_mask_storeu_ps((float *)ep->out + offset, mask, gelu_v(v));
-        break;
-    case CNXQ_OUT_GELU_U8:
-        _mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)ep->out + offset, mask, quantize_v(gelu_v(v), ep, 255));
-        break;
-    case CNXQ_OUT_GELU_U16: {
-        __m512i q = quantize_v(gelu_v(v), ep, 65535);
-        _mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)ep->out + offset, mask, _mm512_srli_epi32(q, 8));
-        _mm512_mask_cvtusepi32_storeu_epi8(ep->out_lo + offset, mask, _mm512_and_si512(q, _mm512_set1_epi32(255)));
-        break;
-    }
-    default:
-        break;
-    }
-}
 
 /// One VNNI_MR x (16 * nv) tile; nv, planes and the epilogue kind are constants after inlining.
 VNNI_TARGET ALWAYS_INLINE void tile_v(const int nv, const int planes, const int kind, size_t m0, size_t m_end, size_t n0, size_t n,
@@ -131,7 +77,7 @@ VNNI_TARGET ALWAYS_INLINE void tile_v(const int nv, const int planes, const int 
                 v = _mm512_add_ps(_mm512_mul_ps(v, _mm512_set1_ps(256.0f)), lo);
             }
             v = _mm512_add_ps(_mm512_mul_ps(v, scale), bias);
-            store_v(kind, ep, offsets[r] + col, mask, v);
+            cnxq_avx512_store(kind, ep, offsets[r] + col, mask, v);
         }
     }
 }

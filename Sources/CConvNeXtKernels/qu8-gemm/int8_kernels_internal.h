@@ -16,6 +16,13 @@ void cnxq_gemm_u8s8_6x64c4_avx512vnni(size_t m_begin, size_t m_end, size_t n, si
 void cnxq_gemm_u16s8_6x32c4_avx512vnni(size_t m_begin, size_t m_end, size_t n, size_t k_groups,
                                        const uint8_t *a, const uint8_t *a_lo, size_t lda,
                                        const int8_t *b_packed, const cnxq_epilogue *ep);
+// AMX-INT8 tiles (int8_gemm_amx.c).
+void cnxq_gemm_u8s8_32x32c4_amx(size_t m_begin, size_t m_end, size_t n, size_t k_groups,
+                                const uint8_t *a, const uint8_t *a_lo, size_t lda,
+                                const int8_t *b_packed, const cnxq_epilogue *ep);
+void cnxq_gemm_u16s8_16x32c4_amx(size_t m_begin, size_t m_end, size_t n, size_t k_groups,
+                                 const uint8_t *a, const uint8_t *a_lo, size_t lda,
+                                 const int8_t *b_packed, const cnxq_epilogue *ep);
 void cnxq_gemm_u8s8_4x16c4_avx512bw(size_t m_begin, size_t m_end, size_t n, size_t k_groups,
                                     const uint8_t *a, const uint8_t *a_lo, size_t lda,
                                     const int8_t *b_packed, const cnxq_epilogue *ep);
