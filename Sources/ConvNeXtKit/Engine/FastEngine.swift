@@ -5,13 +5,18 @@
 /// arena (scratch memory and, for `threads` > 1, its own thread team) from a pool.
 public final class FastEngine: LayerProfiling, @unchecked Sendable {
     public let config: ConvNeXtConfig
-    public var name: String { "fast-f32" }
+    public var name: String { "fast-\(precision.rawValue)" }
+    /// The precision of the pointwise layers.
+    public let precision: FloatPrecision
     let plan: FastPlan
     private let arenas: ScratchPool<InferenceArena>
 
-    /// Prepacks `model`; throws `ConvNeXtError.unsupportedModel` for shapes it cannot run.
-    public init(model: ConvNeXtModel) throws {
-        plan = try FastPlan(model: model)
+    /// Prepacks `model`; throws `ConvNeXtError.unsupportedModel` for shapes it cannot run, and
+    /// `ConvNeXtError.usage` when `precision` cannot run here (`FloatPrecision.checkAvailable`).
+    public init(model: ConvNeXtModel, precision: FloatPrecision = .f32) throws {
+        try precision.checkAvailable()
+        self.precision = precision
+        plan = try FastPlan(model: model, precision: precision)
         config = model.config
         arenas = ScratchPool(threadsOf: { $0.threads }) { [plan] threads in InferenceArena(plan: plan, threads: threads) }
     }

@@ -75,7 +75,7 @@ struct FastPlan: @unchecked Sendable {
     /// (64 KB and 1 MB measured 2-5% slower on atto).
     static let hiddenChunkBytes = 256 << 10
 
-    init(model: ConvNeXtModel) throws {
+    init(model: ConvNeXtModel, precision: FloatPrecision = .f32) throws {
         let cfg = model.config
         let path = model.source.path
         func unsupported(_ reason: String) -> ConvNeXtError { .unsupportedModel(path: path, reason: reason) }
@@ -96,6 +96,7 @@ struct FastPlan: @unchecked Sendable {
         }
         let kk = sc.kernel * sc.kernel
         let stemConv = PackedLinear(k: sc.inChannels * kk, n: sc.outChannels,
+                                    precision: precision.storage(for: .stem),
                                     weight: { k, n in Double(sc.weight[n * sc.inChannels * kk + k]) },
                                     bias: { Double(sc.bias[$0]) })
         let stemLayout = ChannelLayout(channels: sc.outChannels)
@@ -125,7 +126,7 @@ struct FastPlan: @unchecked Sendable {
                 let g = d.norm.weight, be = d.norm.bias
                 // A row: 4 slots (ky*2+kx) of cp normalised channels.
                 down = DownsamplePlan(epsilon: d.norm.epsilon, conv: PackedLinear(
-                    k: 4 * cp, n: cv.outChannels,
+                    k: 4 * cp, n: cv.outChannels, precision: precision.storage(for: .downsample),
                     weight: { k, n in
                         let slot = k / cp, ci = k % cp
                         guard ci < cin else { return 0 }
@@ -167,7 +168,7 @@ struct FastPlan: @unchecked Sendable {
                 let f1 = block.fc1, f2 = block.fc2
                 let g = block.norm.weight, be = block.norm.bias
                 let fc1 = PackedLinear(
-                    k: c, n: f1.outFeatures,
+                    k: c, n: f1.outFeatures, precision: precision.storage(for: .block),
                     weight: { k, n in Double(f1.weight[n * c + k]) * Double(g[k]) },
                     bias: { n in
                         var acc = Double(f1.bias[n])
@@ -177,7 +178,7 @@ struct FastPlan: @unchecked Sendable {
                 let scale = block.layerScale
                 let hidden = f2.inFeatures
                 let fc2 = PackedLinear(
-                    k: hidden, n: c,
+                    k: hidden, n: c, precision: precision.storage(for: .block),
                     weight: { k, n in Double(f2.weight[n * hidden + k]) * Double(scale?[n] ?? 1) },
                     bias: { n in Double(f2.bias[n]) * Double(scale?[n] ?? 1) })
                 hiddenPadded = max(hiddenPadded, fc1.paddedN)
@@ -201,7 +202,7 @@ struct FastPlan: @unchecked Sendable {
         }
         let hg = model.head.norm.weight, hb = model.head.norm.bias
         let fc = PackedLinear(
-            k: channels, n: hfc.outFeatures,
+            k: channels, n: hfc.outFeatures, precision: precision.storage(for: .head),
             weight: { k, n in Double(hfc.weight[n * channels + k]) * Double(hg[k]) },
             bias: { n in
                 var acc = Double(hfc.bias[n])
