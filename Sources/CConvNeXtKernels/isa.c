@@ -135,6 +135,8 @@ int32_t cnxk_set_isa_cap(int32_t isa) {
     return 0;
 }
 
+int32_t cnxk_isa_cap_is_set(void) { return __atomic_load_n(&isa_cap, __ATOMIC_ACQUIRE) >= 0; }
+
 int32_t cnxk_isa_cap(void) {
     const int32_t cap = __atomic_load_n(&isa_cap, __ATOMIC_ACQUIRE);
     if (cap >= 0) return cap;

@@ -3,11 +3,12 @@
 #include "cnxk_internal.h"
 #include "qu8-gemm/int8_kernels_internal.h"
 
-#define F32_GEMM(name, isa, mr, nr, fn) {name, CNXK_OP_F32_GEMM, isa, mr, nr, fn, NULL, NULL, NULL}
-#define F32_DWCONV(name, isa, pixels, channels, fn) {name, CNXK_OP_F32_DWCONV7X7, isa, pixels, channels, NULL, fn, NULL, NULL}
-#define LAYERNORM(name, isa, fn) {name, CNXK_OP_LAYERNORM, isa, 1, 1, NULL, NULL, fn, NULL}
-#define QU8_GEMM(name, isa, mr, nr, fn) {name, CNXK_OP_QU8_GEMM, isa, mr, nr, NULL, NULL, NULL, fn}
-#define QU16_GEMM(name, isa, mr, nr, fn) {name, CNXK_OP_QU16_GEMM, isa, mr, nr, NULL, NULL, NULL, fn}
+#define F32_GEMM(name, isa, mr, nr, fn) {name, CNXK_OP_F32_GEMM, isa, mr, nr, fn, NULL, NULL, NULL, NULL}
+#define F32_DWCONV(name, isa, pixels, channels, fn) {name, CNXK_OP_F32_DWCONV7X7, isa, pixels, channels, NULL, fn, NULL, NULL, NULL}
+#define LAYERNORM(name, isa, fn) {name, CNXK_OP_LAYERNORM, isa, 1, 1, NULL, NULL, fn, NULL, NULL}
+#define QU8_GEMM(name, isa, mr, nr, fn) {name, CNXK_OP_QU8_GEMM, isa, mr, nr, NULL, NULL, NULL, fn, NULL}
+#define BF16_GEMM(name, isa, mr, nr, fn) {name, CNXK_OP_BF16_GEMM, isa, mr, nr, NULL, NULL, NULL, NULL, fn}
+#define QU16_GEMM(name, isa, mr, nr, fn) {name, CNXK_OP_QU16_GEMM, isa, mr, nr, NULL, NULL, NULL, fn, NULL}
 
 static const cnxk_kernel kernel_table[] = {
 #if defined(CNXK_X86)
@@ -59,6 +60,16 @@ static const cnxk_kernel kernel_table[] = {
     QU16_GEMM("qu16_gemm_4x16c4__avx2", CNXK_ISA_AVX2, 4, 16, cnxq_gemm_u16s8_4x16c4_avx2),
 #endif
     QU16_GEMM("qu16_gemm_4x16c4__portable", CNXK_ISA_PORTABLE, 4, 16, cnxq_gemm_u16s8_4x16c4_portable),
+
+#if defined(CNXK_X86)
+    BF16_GEMM("bf16_gemm_8x48__avx512bf16", CNXK_ISA_AVX512BF16, 8, 48, cnxk_bf16_gemm_8x48__avx512bf16),
+    BF16_GEMM("bf16_gemm_8x32__avx512bf16", CNXK_ISA_AVX512BF16, 8, 32, cnxk_bf16_gemm_8x32__avx512bf16),
+    BF16_GEMM("bf16_gemm_8x16__avx512bf16", CNXK_ISA_AVX512BF16, 8, 16, cnxk_bf16_gemm_8x16__avx512bf16),
+    BF16_GEMM("bf16_gemm_1x48__avx512bf16", CNXK_ISA_AVX512BF16, 1, 48, cnxk_bf16_gemm_1x48__avx512bf16),
+    BF16_GEMM("bf16_gemm_1x32__avx512bf16", CNXK_ISA_AVX512BF16, 1, 32, cnxk_bf16_gemm_1x32__avx512bf16),
+    BF16_GEMM("bf16_gemm_1x16__avx512bf16", CNXK_ISA_AVX512BF16, 1, 16, cnxk_bf16_gemm_1x16__avx512bf16),
+#endif
+    BF16_GEMM("bf16_gemm_4x16__portable", CNXK_ISA_PORTABLE, 4, 16, cnxk_bf16_gemm_4x16__portable),
 };
 
 size_t cnxk_kernel_count(void) { return sizeof(kernel_table) / sizeof(kernel_table[0]); }

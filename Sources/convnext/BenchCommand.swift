@@ -86,6 +86,8 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var isaOptions: ISAOptions
 
+    @OptionGroup var precisionOptions: PrecisionOptions
+
     func run() throws {
         try reportingErrors {
             try isaOptions.apply()
@@ -98,7 +100,8 @@ struct BenchCommand: ParsableCommand {
             }
             for (flag, path) in [("--report", report), ("--plot", plot)] { if let path { try checkOutputPath(path, flag: flag) } }
             let budget: EngineBenchmark.Budget = seconds.map { .seconds($0) } ?? .runs(runs)
-            let m = try openModel(model, lookup: lookup, inputSize: preprocess.size, allowRandomVariants: true)
+            let m = try openModel(model, lookup: lookup, inputSize: preprocess.size, precision: precisionOptions.precision,
+                                  allowRandomVariants: true)
             let engine = m.engine
             let benchInput = try makeInput(m)
             if kernels && !json { print(KernelTable.benchmarkReport() + "\n" + FastEngine.layerShapeReport(config: m.config)) }

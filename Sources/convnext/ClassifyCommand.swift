@@ -82,12 +82,15 @@ struct ClassifyCommand: ParsableCommand {
 
     @OptionGroup var isaOptions: ISAOptions
 
+    @OptionGroup var precisionOptions: PrecisionOptions
+
     func run() throws {
         var failed = 0
         try reportingErrors {
             try isaOptions.apply()
             // --size also sets the model's input resolution (ConvNeXt runs at any multiple of 32).
-            let loaded = try openModel(model, lookup: lookup, inputSize: preprocess.size, kind: self.engine)
+            let loaded = try openModel(model, lookup: lookup, inputSize: preprocess.size, kind: self.engine,
+                                       precision: precisionOptions.precision)
             let classifier = try ImageClassifier(loaded: loaded, options: ImageClassifier.Options(
                 labelsPath: labels, preprocessing: try preprocess.options(defaults: loaded.preprocessDefaults),
                 nv12Range: preprocess.nv12Range, nv12Upsampling: preprocess.nv12Upsampling))

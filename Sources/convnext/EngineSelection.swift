@@ -11,8 +11,10 @@ typealias OpenedModel = LoadedModel
 
 /// Opens `nameOrPath` for running (`ModelLoader.open`), resolving registry names through `lookup`.
 func openModel(_ nameOrPath: String, lookup: ModelLookupOptions, inputSize: Int?,
-               kind: EngineKind = .fast, allowRandomVariants: Bool = false) throws -> OpenedModel {
-    try ModelLoader.open(path: nameOrPath, engine: kind, inputSize: inputSize, allowRandomVariants: allowRandomVariants) {
+               kind: EngineKind = .fast, precision: FloatPrecision? = nil,
+               allowRandomVariants: Bool = false) throws -> OpenedModel {
+    try ModelLoader.open(path: nameOrPath, engine: kind, precision: precision, inputSize: inputSize,
+                         allowRandomVariants: allowRandomVariants) {
         try lookup.load($0, inputSize: $1, allowRandomVariants: allowRandomVariants)
     }
 }

@@ -25,6 +25,7 @@ struct EvalCommand: ParsableCommand {
               convnext eval convnext_atto.onnx --data imagenet/val --val-list val.txt
               convnext eval digits.onnx --data digits/val --size 64 --crop-pct 1
               convnext eval digits.onnx --compare digits_int8.cnxk --data digits/val --size 64 --crop-pct 1 --json
+              convnext eval digits.onnx --compare digits.onnx --compare-precision bf16 --data digits/val --size 64 --crop-pct 1
               convnext eval atto --data imagenet/val --shard 3/8 --output shard-3.json --predictions shard-3.jsonl
               convnext eval atto --data imagenet/val --real-labels real.json --results-file atto.csv
             """
@@ -89,15 +90,20 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var isaOptions: ISAOptions
 
+    @OptionGroup var precisionOptions: PrecisionOptions
+
+    @Option(name: .customLong("compare-precision"), help: "Float precision of the --compare model: f32 or bf16 (default: its own). `eval M --compare M --compare-precision bf16` shows f32 vs bf16.")
+    var comparePrecision: FloatPrecision?
+
     func run() throws {
         try reportingErrors {
             try isaOptions.apply()
             let shard = try shard.map { try EvalShard.parse($0) } ?? .whole
             try checkOutputPaths()
-            let first = try openModel(model, lookup: lookup, inputSize: preprocess.size)
+            let first = try openModel(model, lookup: lookup, inputSize: preprocess.size, precision: precisionOptions.precision)
             var opened = [first]
             if let compare {
-                let second = try openModel(compare, lookup: lookup, inputSize: preprocess.size)
+                let second = try openModel(compare, lookup: lookup, inputSize: preprocess.size, precision: comparePrecision)
                 guard second.config.numClasses == first.config.numClasses else {
                     throw ConvNeXtError.usage("--compare: \(compare) has \(second.config.numClasses) classes, \(model) has \(first.config.numClasses)")
                 }

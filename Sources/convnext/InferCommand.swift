@@ -16,6 +16,7 @@ struct InferCommand: ParsableCommand {
               convnext infer convnext_atto.pth --input-tensor input.f32 --output-tensor logits.f32
               convnext infer convnext_atto.onnx --input-tensor input.f32 --output-tensor logits.f32 --threads 2
               convnext infer convnext_atto.onnx --input-tensor input.f32 --output-tensor ref.f32 --engine reference
+              convnext infer convnext_atto.onnx --input-tensor input.f32 --output-tensor bf16.f32 --precision bf16
             """
     )
 
@@ -41,13 +42,15 @@ struct InferCommand: ParsableCommand {
 
     @OptionGroup var isaOptions: ISAOptions
 
+    @OptionGroup var precisionOptions: PrecisionOptions
+
     func run() throws {
         try reportingErrors {
             try isaOptions.apply()
             guard (1...FastEngine.maxThreads).contains(threads) else {
                 throw ConvNeXtError.usage("--threads must be between 1 and \(FastEngine.maxThreads), got \(threads)")
             }
-            let m = try openModel(model, lookup: lookup, inputSize: size, kind: engine)
+            let m = try openModel(model, lookup: lookup, inputSize: size, kind: engine, precision: precisionOptions.precision)
             let input = try Tensor.readBatch(path: inputTensor, imageShape: m.config.inputShape)
             let logits = m.engine.inferBatch(input, threads: threads)
             try Tensor(shape: [logits.count, m.config.numClasses], data: logits.flatMap { $0.data })

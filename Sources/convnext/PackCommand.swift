@@ -17,6 +17,11 @@ struct PackCommand: ParsableCommand {
             Examples:
               convnext pack convnext_atto.onnx --output convnext_atto.cnxk
               convnext pack convnext_atto.onnx --output atto_nv12.cnxk --config convnext_atto.yaml
+              convnext pack convnext_atto.onnx --output atto_bf16.cnxk --precision bf16
+
+            --precision bf16 records float_precision "bf16" in the metadata, so the deployed model \
+            runs in bf16 (where the CPU has AVX512-BF16 or AMX-BF16); the weights stay float32 \
+            arrays (the format has no bf16 array type), so the file is not smaller.
             """
     )
 
@@ -28,6 +33,9 @@ struct PackCommand: ParsableCommand {
 
     @Option(help: "A YAML config whose input_parameters describe how the deployed model is fed.")
     var config: String?
+
+    @Option(help: "The precision the deployed model runs in: f32 (default) or bf16 (recorded in the metadata; weights stay float32).")
+    var precision: FloatPrecision = .f32
 
     func run() throws {
         try reportingErrors {
@@ -42,9 +50,10 @@ struct PackCommand: ParsableCommand {
                 preprocessing = plan.preprocessing
             }
             let packed = DeployableModel(float: m, preprocessing: preprocessing, source: try .describing(m.source),
-                                         createdBy: "\(DeploymentMetadata.toolVersion) (convnext pack)")
+                                         createdBy: "\(DeploymentMetadata.toolVersion) (convnext pack)",
+                                         precision: precision)
             try packed.write(to: output)
-            print("wrote \(output) (\(m.config.variantName), \(m.parameterCount) parameters, input \(packed.metadata.preprocessing.inputTypeRT.rawValue))")
+            print("wrote \(output) (\(m.config.variantName), \(m.parameterCount) parameters, input \(packed.metadata.preprocessing.inputTypeRT.rawValue), precision \(precision.rawValue))")
         }
     }
 

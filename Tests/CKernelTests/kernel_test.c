@@ -1,5 +1,6 @@
-// Standalone test (and small benchmark) of the f32 GEMM and 7x7 depthwise micro-kernels, and
-// (int8_test.c) of the int8 GEMM, LayerNorm and quantisation kernels.
+// Standalone test (and small benchmark) of the f32 GEMM and 7x7 depthwise micro-kernels,
+// (int8_test.c) of the int8 GEMM, LayerNorm and quantisation kernels, and (bf16_test.c) of the
+// bf16 rounding, packing and GEMM tiles.
 //
 // Every kernel of this architecture that the CPU supports runs against a double-precision
 // reference over the shapes the model uses. Inputs end right before a PROT_NONE page, so a read
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "../../Sources/CConvNeXtKernels/cnxk_internal.h"
+#include "bf16_test.h"
 #include "int8_test.h"
 
 #if defined(__x86_64__)
@@ -747,6 +749,7 @@ int main(int argc, char **argv) {
         ok ? passed++ : failed++;
     }
     int8_tests(&passed, &failed, current_case, sizeof current_case);
+    bf16_tests(&passed, &failed, current_case, sizeof current_case);
     if (bench) {
         run_bench();
         int8_bench();

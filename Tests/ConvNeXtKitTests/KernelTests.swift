@@ -3,7 +3,7 @@ import ConvNeXtKit
 import Foundation
 import XCTest
 
-/// Every f32 kernel of `KernelTable` that this CPU can run, against a plain Double reference, for
+/// Every f32 and bf16 kernel of `KernelTable` that this CPU can run, against a plain Double reference, for
 /// the shape classes the models use. Entries the CPU cannot run are named in the output.
 final class KernelTests: XCTestCase {
     private var rng = SeededGenerator(seed: 42)
@@ -225,5 +225,84 @@ final class KernelTests: XCTestCase {
             }
         }
         XCTAssertEqual(KernelTable.panelWidths(paddedColumns: 160, available: [16, 32, 48]), [48, 48, 32, 32])
+    }
+
+    func testBF16GEMMKernelsMatchReference() {
+        for kernel in runnable(.bf16GEMM) {
+            var cases = 0
+            for k in [1, 2, 3, 16, 40, 161, 320, 1280] {
+                for rows in 1...kernel.mr {
+                    for (mapped, gelu) in [(false, false), (true, false), (false, true)] {
+                        checkBF16GEMM(kernel, k: k, rows: rows, mapped: mapped, gelu: gelu)
+                        cases += 1
+                    }
+                }
+            }
+            print("PASS \(kernel.name) (\(cases) cases)")
+        }
+    }
+
+    /// One bf16 tile against a Double reference of the same bf16-rounded A and B.
+    private func checkBF16GEMM(_ kernel: Kernel, k: Int, rows: Int, mapped: Bool, gelu: Bool) {
+        let mr = kernel.mr, nr = kernel.nr
+        let lda = k + 3, ldc = nr + 5
+        let af = randomFloats(mr * lda, scale: 0.5)
+        // Rows beyond `rows`, the lda gaps and the element after an odd k are bf16 NaN.
+        var a = [UInt16](repeating: 0x7fc0, count: mr * lda)
+        af.withUnsafeBufferPointer { src in
+            a.withUnsafeMutableBufferPointer { cnxk_bf16_round_rows(src.baseAddress, lda, rows, k, $0.baseAddress, lda) }
+        }
+        let w = randomFloats(k * nr, scale: 1 / Float(k).squareRoot()), bias = randomFloats(nr)
+        var panel = [UInt16](repeating: 0xffff, count: cnxk_bf16_panel_elements(k, nr))
+        w.withUnsafeBufferPointer { wp in
+            panel.withUnsafeMutableBufferPointer { cnxk_bf16_pack_panel(wp.baseAddress, nr, k, nr, nr, $0.baseAddress) }
+        }
+        let size = mr * (ldc + 7) + nr
+        let residual = randomFloats(size)
+        let offsets = mapped ? (0..<mr).map { (mr - 1 - $0) * (ldc + 7) } : (0..<mr).map { $0 * ldc }
+        var want = [Float](repeating: .nan, count: size)
+        for r in 0..<rows {
+            for j in 0..<nr {
+                var acc = Double(bias[j])
+                for kk in 0..<k {
+                    acc += Double(cnxk_bf16_to_f32(a[r * lda + kk])) * Double(cnxk_bf16_to_f32(cnxk_bf16_from_f32(w[kk * nr + j])))
+                }
+                if gelu { acc = 0.5 * acc * (1 + erf(acc / 2.0.squareRoot())) }
+                if mapped { acc += Double(residual[offsets[r] + j]) }
+                want[offsets[r] + j] = Float(acc)
+            }
+        }
+        var got = [Float](repeating: .nan, count: size)
+        a.withUnsafeBufferPointer { ap in
+            panel.withUnsafeBufferPointer { bp in
+                bias.withUnsafeBufferPointer { biasp in
+                    residual.withUnsafeBufferPointer { rp in
+                        offsets.withUnsafeBufferPointer { op in
+                            got.withUnsafeMutableBufferPointer { cp in
+                                var tile = cnxk_bf16_gemm_tile()
+                                tile.k = k
+                                tile.a = ap.baseAddress
+                                tile.lda = lda
+                                tile.rows = rows
+                                tile.b = bp.baseAddress
+                                tile.bias = biasp.baseAddress
+                                tile.c = cp.baseAddress
+                                tile.ldc = ldc
+                                tile.c_row_offsets = mapped ? op.baseAddress : nil
+                                tile.residual = mapped ? rp.baseAddress : nil
+                                tile.gelu = gelu ? 1 : 0
+                                kernel.entry.bf16_gemm!(&tile)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let label = "\(kernel.name) k=\(k) rows=\(rows) mapped=\(mapped) gelu=\(gelu)"
+        XCTAssertEqual(got.map(\.isNaN), want.map(\.isNaN), "\(label): written entries")
+        var worst: Float = 0
+        for i in got.indices where !want[i].isNaN { worst = max(worst, abs(got[i] - want[i])) }
+        // Exact products, f32 sums of k terms of size ~1/sqrt(k), plus the GELU approximation.
+        XCTAssertLessThanOrEqual(worst, 4e-6 * Float(k).squareRoot() + 1e-6, "\(label): max error \(worst)")
     }
 }

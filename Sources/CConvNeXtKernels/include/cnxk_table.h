@@ -4,6 +4,7 @@
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
+#include "cnxk_bf16.h"
 #include "cnxk_f32.h"
 #include "cnxq_int8.h"
 
@@ -44,7 +45,9 @@ typedef enum {
     CNXK_OP_QU8_GEMM = 3,
     /// cnxq_gemm_fn: u16 activations (two byte planes) x s8 weights -> s32.
     CNXK_OP_QU16_GEMM = 4,
-    CNXK_OP_COUNT = 5,
+    /// cnxk_bf16_gemm_fn: one mr x nr tile of a bf16 GEMM (f32 sums) with fused bias, GELU and residual.
+    CNXK_OP_BF16_GEMM = 5,
+    CNXK_OP_COUNT = 6,
 } cnxk_op;
 
 /// cnxq_layernorm's signature.
@@ -54,7 +57,7 @@ typedef void (*cnxk_layernorm_fn)(const float *x, size_t x_pixel_stride, size_t 
 
 /// One entry of the kernel table. Exactly one function pointer, the one of `op`, is set.
 typedef struct {
-    const char *name;   ///< e.g. "f32_gemm_8x48__avx512", "qu8_gemm_6x64c4__avx512vnni"
+    const char *name;   ///< e.g. "f32_gemm_8x48__avx512", "bf16_gemm_8x48__avx512bf16"
     int32_t op;         ///< cnxk_op
     int32_t isa;        ///< cnxk_isa
     int32_t mr;         ///< rows per tile (GEMMs), pixels per step (depthwise), else 1
@@ -63,6 +66,7 @@ typedef struct {
     cnxk_f32_dwconv_fn f32_dwconv;
     cnxk_layernorm_fn layernorm;
     cnxq_gemm_fn q_gemm;
+    cnxk_bf16_gemm_fn bf16_gemm;
 } cnxk_kernel;
 
 /// Number of entries in the table (runnable here or not).
@@ -84,6 +88,8 @@ int32_t cnxk_isa_enabled(int32_t isa);
 /// or -1 (nothing changed) when this CPU lacks `isa` or `isa` belongs to another architecture.
 /// Set it before building engines: engines choose their kernels when they are built.
 int32_t cnxk_set_isa_cap(int32_t isa);
+/// 1 when a cap was set (cnxk_set_isa_cap succeeded at least once), 0 when the cap is the CPU's best ISA by default.
+int32_t cnxk_isa_cap_is_set(void);
 /// The current cap: the best ISA of this CPU unless cnxk_set_isa_cap lowered it.
 int32_t cnxk_isa_cap(void);
 /// Applies the CONVNEXT_ISA environment variable once (unset or empty: no cap). Returns 0, or -1

@@ -8,6 +8,9 @@ extension ImageClassifier {
     public struct Options: Sendable {
         /// The engine for float models: `.fast` (default) or `.reference` (the plain oracle).
         public var engine: EngineKind
+        /// The float precision (`.f32`, `.bf16`) of float models; nil: the model's own (f32 unless a
+        /// `.cnxk` packed with bf16). `.bf16` needs AVX512-BF16 or AMX-BF16, or an ISA cap of portable.
+        public var precision: FloatPrecision?
         /// Square input resolution for float models (default: the model's own; a `.cnxk` runs at its compiled size).
         public var inputSize: Int?
         /// A labels file (one name per line, or `index<TAB>id<TAB>name`); default ImageNet-1k when the class count is 1000.
@@ -30,8 +33,10 @@ extension ImageClassifier {
         public init(engine: EngineKind = .fast, inputSize: Int? = nil, labelsPath: String? = nil,
                     preprocessing: PreprocessOptions? = nil, nv12Range: YUVRange = .full,
                     nv12Upsampling: ChromaUpsampling = .bilinear, resolver: ModelResolver? = nil, download: Bool = false,
-                    preprocessingChanges: PreprocessingChanges = PreprocessingChanges()) {
+                    preprocessingChanges: PreprocessingChanges = PreprocessingChanges(),
+                    precision: FloatPrecision? = nil) {
             self.engine = engine
+            self.precision = precision
             self.inputSize = inputSize
             self.labelsPath = labelsPath
             self.preprocessing = preprocessing

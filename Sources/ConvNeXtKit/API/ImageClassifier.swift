@@ -37,7 +37,8 @@ public final class ImageClassifier: Sendable {
     ///   not a ConvNeXt, a preprocessing the model cannot take).
     public convenience init(path: String, options: Options = Options()) throws {
         let resolver = try options.resolver ?? ModelResolver.standard()
-        let loaded = try ModelLoader.open(path: path, engine: options.engine, inputSize: options.inputSize) {
+        let loaded = try ModelLoader.open(path: path, engine: options.engine, precision: options.precision,
+                                          inputSize: options.inputSize) {
             try resolver.resolve($0, download: options.download, inputSize: $1)
         }
         try self.init(loaded: loaded, options: options)

@@ -27,7 +27,7 @@ public struct DeployableModel: Sendable {
     /// Packs a float model. `source` describes the file it came from (with its hash).
     public init(float model: ConvNeXtModel, preprocessing: DeployedPreprocessing? = nil,
                 source: DeploymentMetadata.SourceRecord, createdBy: String = "\(DeploymentMetadata.toolVersion)",
-                compile: DeploymentMetadata.CompileRecord? = nil) {
+                compile: DeploymentMetadata.CompileRecord? = nil, precision: FloatPrecision = .f32) {
         metadata = DeploymentMetadata(
             kind: .float, createdBy: createdBy, source: source,
             model: .init(config: model.config, parameters: model.parameterCount),
@@ -35,7 +35,18 @@ public struct DeployableModel: Sendable {
             imageDefaults: .init(model.preprocessing),
             sourceNodes: Self.nodeNames(model.sourceNodes),
             layerNormEpsilon: model.layerNormEpsilons, compile: compile)
+        // f32 files stay byte-identical to those written before the key existed.
+        metadata.floatPrecision = precision == .f32 ? nil : precision.rawValue
         payload = .float(model)
+    }
+
+    /// The precision a float model was packed to run in (`float_precision`; f32 when absent).
+    public func floatPrecision(path: String) throws -> FloatPrecision {
+        guard let name = metadata.floatPrecision else { return .f32 }
+        guard let precision = FloatPrecision(rawValue: name) else {
+            throw ConvNeXtError.invalidInput(path: path, reason: "unknown float_precision '\(name)' (expected f32 or bf16)")
+        }
+        return precision
     }
 
     /// Packs a quantized model: `arrays` and `quantization` as the quantizer serialised them;

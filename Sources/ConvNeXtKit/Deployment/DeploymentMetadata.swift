@@ -22,6 +22,9 @@ public struct DeploymentMetadata: Sendable, Equatable, Codable {
     public var compile: CompileRecord?
     /// The quantizer's own metadata (scales, precisions, ...), opaque to the container.
     public var quantization: JSONValue?
+    /// Float models: the precision the deployed model runs in (`bf16`); absent means f32. The
+    /// weights stay f32 arrays either way (the container has no bf16 array type).
+    public var floatPrecision: String?
 
     /// Version of the tool, written into `created_by`.
     public static let toolVersion = "ConvNeXtKit 0.1.0"
@@ -33,6 +36,7 @@ public struct DeploymentMetadata: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case format, kind, createdBy = "created_by", source, model, preprocessing, imageDefaults = "image_defaults"
         case sourceNodes = "source_nodes", layerNormEpsilon = "layer_norm_epsilon", compile, quantization
+        case floatPrecision = "float_precision"
     }
 
     public init(kind: Kind, createdBy: String, source: SourceRecord, model: ModelRecord,

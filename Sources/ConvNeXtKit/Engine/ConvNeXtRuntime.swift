@@ -10,8 +10,9 @@ final class ConvNeXtRuntime: @unchecked Sendable {
     /// Most threads one inference may use.
     static let maxThreads = 64
 
-    init(program: QuantizedModel, kernels: Int8KernelChoice = .automatic) throws {
-        plan = try ExecutionPlan(model: program, kernels: kernels)
+    /// `floatPrecision` is the storage of the program's float GEMMs (`FloatPrecision.storage(for:)`).
+    init(program: QuantizedModel, kernels: Int8KernelChoice = .automatic, floatPrecision: FloatPrecision = .f32) throws {
+        plan = try ExecutionPlan(model: program, kernels: kernels, floatPrecision: floatPrecision)
         pool = ScratchPool(threadsOf: { $0.threads }) { [plan] threads in ExecutionArena(plan: plan, threads: threads) }
     }
 

@@ -90,7 +90,7 @@ final class ExecutionPlan: @unchecked Sendable {
         return max(1, pixels / max(w, 1))
     }
 
-    init(model: QuantizedModel, kernels: Int8KernelChoice) throws {
+    init(model: QuantizedModel, kernels: Int8KernelChoice, floatPrecision: FloatPrecision = .f32) throws {
         let cfg = model.config
         config = cfg
         try PackedGEMM.validate(model.stemConv, name: "stem.conv")
@@ -125,7 +125,8 @@ final class ExecutionPlan: @unchecked Sendable {
         guard model.stemConv.inFeatures == stemK, model.stemConv.outFeatures == cfg.dims[0] else {
             throw ConvNeXtError.invalidModel(path: "quantized model", reason: "stem conv has \(model.stemConv.inFeatures) inputs, expected \(stemK)")
         }
-        stem = PackedGEMM(model.stemConv, kPadded: roundUp(stemK, 4), kernels: kernels) { $0 }
+        stem = PackedGEMM(model.stemConv, kPadded: roundUp(stemK, 4), kernels: kernels,
+                          floatPrecision: floatPrecision.storage(for: .stem)) { $0 }
         stemGeometry = StageGeometry(h: cfg.inputHeight / k, w: cfg.inputWidth / k, c: cfg.dims[0])
         stemRowsPerChunk = Self.rowsPerChunk(width: stemGeometry.w, hiddenBytes: 4 * stemGeometry.cp)
         var ownedPointers: [UnsafeMutablePointer<Float>] = []
@@ -156,7 +157,8 @@ final class ExecutionPlan: @unchecked Sendable {
                     throw ConvNeXtError.invalidModel(path: "quantized model", reason: "stage \(s) downsample does not match its input")
                 }
                 let cpP = previous.cp, cPrev = previous.c
-                down = PackedGEMM(d.conv, kPadded: 4 * cpP, kernels: kernels) { i in (i / cPrev) * cpP + i % cPrev }
+                down = PackedGEMM(d.conv, kPadded: 4 * cpP, kernels: kernels,
+                                  floatPrecision: floatPrecision.storage(for: .downsample)) { i in (i / cPrev) * cpP + i % cPrev }
                 maxN = max(maxN, down!.nPadded)
             } else if cfg.dims[s] != geometry.c {
                 throw ConvNeXtError.invalidModel(path: "quantized model", reason: "stage \(s) changes channels without a downsample")
@@ -174,9 +176,10 @@ final class ExecutionPlan: @unchecked Sendable {
                 dw.initialize(repeating: 0, count: 49 * cp)
                 for t in 0..<49 { for ch in 0..<c { dw[t * cp + ch] = block.dwWeights[t * c + ch] } }
                 ownedPointers.append(dw)
-                let fc1 = PackedGEMM(block.fc1, kPadded: cp, kernels: kernels) { $0 }
+                let fc1 = PackedGEMM(block.fc1, kPadded: cp, kernels: kernels, floatPrecision: floatPrecision.storage(for: .block)) { $0 }
                 let hidden = roundUp(block.fc1.outFeatures, 16)
-                let fc2 = PackedGEMM(block.fc2, kPadded: hidden, kernels: kernels) { $0 }
+                let fc2 = PackedGEMM(block.fc2, kPadded: hidden, kernels: kernels,
+                                     floatPrecision: floatPrecision.storage(for: .block)) { $0 }
                 blocks.append(PlannedBlock(dwWeights: dw, dwBias: padded(block.dwBias, cp), epsilon: block.normEpsilon,
                                            normWeight: block.normWeight, normBias: block.normBias,
                                            fc1: fc1, fc2: fc2, hasLayerScale: block.hasLayerScale))
@@ -201,7 +204,7 @@ final class ExecutionPlan: @unchecked Sendable {
         guard model.head.inFeatures == geometry.c, model.head.outFeatures == cfg.numClasses else {
             throw ConvNeXtError.invalidModel(path: "quantized model", reason: "head does not match the last stage")
         }
-        head = PackedGEMM(model.head, kPadded: geometry.cp, kernels: kernels) { $0 }
+        head = PackedGEMM(model.head, kPadded: geometry.cp, kernels: kernels, floatPrecision: floatPrecision.storage(for: .head)) { $0 }
         headEpsilon = model.headNormEpsilon
         headNormWeight = model.headNormWeight
         headNormBias = model.headNormBias

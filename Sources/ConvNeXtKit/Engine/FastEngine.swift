@@ -1,4 +1,5 @@
-/// The float engine: the runtime with every layer in f32 (NHWC, prepacked weights with the
+/// The float engine: the runtime with every layer in float — f32, or bf16 pointwise layers with
+/// `precision: .bf16` — (NHWC, prepacked weights with the
 /// LayerNorm affines and layer scales folded once by `FoldedModel`, fused blocks, micro-kernels
 /// chosen from `KernelTable` for the CPU at build time).
 ///
@@ -6,13 +7,18 @@
 /// arena (scratch memory and, for `threads` > 1, its own thread team) from a pool.
 public final class FastEngine: LayerProfiling, @unchecked Sendable {
     public let config: ConvNeXtConfig
-    public var name: String { "fast-f32" }
+    public var name: String { "fast-\(precision.rawValue)" }
+    /// The precision of the pointwise layers.
+    public let precision: FloatPrecision
     let runtime: ConvNeXtRuntime
 
-    /// Folds and prepacks `model`; throws `ConvNeXtError.unsupportedModel` for shapes it cannot run.
-    public init(model: ConvNeXtModel) throws {
+    /// Folds and prepacks `model`; throws `ConvNeXtError.unsupportedModel` for shapes it cannot run,
+    /// and `ConvNeXtError.usage` when `precision` cannot run here (`FloatPrecision.checkAvailable`).
+    public init(model: ConvNeXtModel, precision: FloatPrecision = .f32) throws {
+        try precision.checkAvailable()
         try FoldedModel.validate(model)
-        runtime = try ConvNeXtRuntime(program: QuantizedModel(floatModel: model))
+        self.precision = precision
+        runtime = try ConvNeXtRuntime(program: QuantizedModel(floatModel: model), floatPrecision: precision)
         config = model.config
     }
 

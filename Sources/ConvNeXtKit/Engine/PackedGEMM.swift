@@ -34,7 +34,9 @@ final class PackedGEMM: @unchecked Sendable {
     }
 
     /// `kIndex` maps a logical input index to its padded position (< kPadded).
-    init(_ layer: QuantizedLinear, kPadded: Int, kernels: Int8KernelChoice, kIndex: (Int) -> Int) {
+    /// `floatPrecision` is the weights' storage when the layer's input is float (f32 or bf16).
+    init(_ layer: QuantizedLinear, kPadded: Int, kernels: Int8KernelChoice, floatPrecision: FloatPrecision = .f32,
+         kIndex: (Int) -> Int) {
         let n = layer.outFeatures
         self.n = n
         self.kPadded = kPadded
@@ -58,7 +60,8 @@ final class PackedGEMM: @unchecked Sendable {
                 for i in 0..<kIn { w[kIndex(i) * n + o] = layer.floatWeights[o * kIn + i] }
             }
             let b = layer.bias
-            floatLayer = PackedLinear(k: kPadded, n: n, weight: { k, o in Double(w[k * n + o]) }, bias: { Double(b[$0]) })
+            floatLayer = PackedLinear(k: kPadded, n: n, precision: floatPrecision, weight: { k, o in Double(w[k * n + o]) },
+                                     bias: { Double(b[$0]) })
             return
         }
         floatLayer = nil

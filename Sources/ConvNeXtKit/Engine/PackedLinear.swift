@@ -1,7 +1,8 @@
 import CConvNeXtKernels
 
 /// A linear layer `y = x W + b` with W prepacked into column panels for the f32 GEMM kernels of
-/// the kernel table (panel width = the kernel's nr, chosen for the CPU when the layer is built).
+/// the kernel table (panel width = the kernel's nr, chosen for the CPU when the layer is built),
+/// or, with `precision: .bf16`, into bf16 panels for the bf16 GEMM kernels (`PackedLinear+BF16.swift`).
 ///
 /// Built once at load time from any weight function, so that LayerNorm affines, layer
 /// scales and convolution layouts are folded in while packing.
@@ -28,13 +29,28 @@ struct PackedLinear: @unchecked Sendable {
     let bias: UnsafePointer<Float>
     /// The tile kernels' names, for profiles and `convnext cpu`.
     let kernelNames: [String]
+    /// The weights' precision; with `.bf16`, `bf16` holds them and `panels` is empty.
+    let precision: FloatPrecision
+    let bf16: BF16Weights?
     private let storage: AlignedBuffer<Float>
 
     /// Packs `weight(k, n)` (k < `k`, n < `n`) and `bias(n)`; both are evaluated in Double.
-    init(k: Int, n: Int, weight: (Int, Int) -> Double, bias: (Int) -> Double) {
+    init(k: Int, n: Int, precision: FloatPrecision = .f32, weight: (Int, Int) -> Double, bias: (Int) -> Double) {
         self.k = k
         self.n = n
         paddedN = roundUp16(n)
+        self.precision = precision
+        if precision == .bf16 {
+            let packed = BF16Weights(k: k, n: n, paddedN: paddedN, weight: weight, bias: bias)
+            bf16 = packed
+            mr = packed.mr
+            panels = []
+            self.bias = packed.bias
+            kernelNames = packed.kernelNames
+            storage = AlignedBuffer<Float>(count: 1)
+            return
+        }
+        bf16 = nil
         let family = KernelTable.family(.f32GEMM)
         let tileRows = family.map(\.mr).max() ?? 1
         mr = tileRows
@@ -78,6 +94,7 @@ struct PackedLinear: @unchecked Sendable {
     /// `C[0..<m] = A[0..<m] W + b`, with GELU fused into the store when `gelu` is set.
     /// Panels outer, row tiles inner: a panel stays in cache while it meets every row.
     func run(a: UnsafePointer<Float>, lda: Int, m: Int, output: Output, gelu: Bool = false) {
+        if let bf16 { return runBF16(bf16, a: a, lda: lda, m: m, output: output, gelu: gelu) }
         var tile = cnxk_f32_gemm_tile()
         tile.k = k
         tile.lda = lda

@@ -53,9 +53,12 @@ extension ModelLoader {
     ///
     /// - Parameters:
     ///   - kind: the engine for float models (`.fast` unless comparing with `.reference`).
+    ///   - precision: the float precision of float models (nil: the model's own, that is the
+    ///     `float_precision` a `.cnxk` file records, else f32); `.bf16` is refused for int8 models.
     ///   - inputSize: the square input resolution for float models (a `.cnxk` runs at its compiled size).
     ///   - load: loads a float model that is not a `.cnxk` file; default `ModelLoader.load(path:)`.
-    public static func open(path: String, engine kind: EngineKind = .fast, inputSize: Int? = nil,
+    public static func open(path: String, engine kind: EngineKind = .fast, precision: FloatPrecision? = nil,
+                            inputSize: Int? = nil,
                             allowRandomVariants: Bool = false,
                             load: ((String, Int?) throws -> ConvNeXtModel)? = nil) throws -> LoadedModel {
         if FileManager.default.fileExists(atPath: path), let deployable = try readDeployable(path) {
@@ -77,10 +80,15 @@ extension ModelLoader {
                 ? NV12ModelInput(range: pre.colourRange == .bt601Video ? .video : .full, upsampling: .bilinear) : nil
             switch deployable.payload {
             case .float(let model):
+                let recorded = try deployable.floatPrecision(path: path)
                 return LoadedModel(path: path, config: config, params: model.parameterCount,
-                                   engine: try kind.make(model: model), preprocessDefaults: defaults, nv12Input: nv12,
+                                   engine: try kind.make(model: model, precision: precision ?? recorded),
+                                   preprocessDefaults: defaults, nv12Input: nv12,
                                    inputType: pre.inputTypeRT)
             case .quantized:
+                if precision == .bf16 {
+                    throw ConvNeXtError.usage("\(path): an int8 model has no bf16 precision (--precision bf16 applies to float models)")
+                }
                 let engine = try Int8Engine(model: try deployable.quantizedModel(path: path))
                 return LoadedModel(path: path, config: config, params: meta.model.parameters, engine: engine,
                                    preprocessDefaults: defaults, nv12Input: nv12, inputType: pre.inputTypeRT)
@@ -89,7 +97,8 @@ extension ModelLoader {
         let model = try load?(path, inputSize) ?? ModelLoader.load(path: path, allowRandomVariants: allowRandomVariants,
                                                                       inputSize: inputSize)
         return LoadedModel(path: path, config: model.config, params: model.parameterCount,
-                           engine: try kind.make(model: model), preprocessDefaults: PreprocessOptions(model: model),
+                           engine: try kind.make(model: model, precision: precision ?? .f32),
+                           preprocessDefaults: PreprocessOptions(model: model),
                            nv12Input: nil)
     }
 

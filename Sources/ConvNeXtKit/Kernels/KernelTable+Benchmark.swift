@@ -41,6 +41,24 @@ extension KernelTable {
             let fn = kernel.f32GEMM
             let seconds = time(iterations) { fn(&tile) }
             return ("\(mr)x\(nr), k=\(k)", gflops(2.0 * Double(mr * nr * k), seconds))
+        case .bf16GEMM:
+            let k = 160, mr = kernel.mr, nr = kernel.nr
+            let a = AlignedBuffer<UInt16>(count: mr * k), b = AlignedBuffer<UInt16>(count: cnxk_bf16_panel_elements(k, nr))
+            let bias = filled(nr), c = filled(mr * nr)
+            for i in 0..<(mr * k) { a.pointer[i] = cnxk_bf16_from_f32(Float(i % 7) * 0.01 - 0.03) }
+            for i in 0..<b.count { b.pointer[i] = cnxk_bf16_from_f32(Float(i % 5) * 0.01 - 0.02) }
+            var tile = cnxk_bf16_gemm_tile()
+            tile.k = k
+            tile.a = UnsafePointer(a.pointer)
+            tile.lda = k
+            tile.rows = mr
+            tile.b = UnsafePointer(b.pointer)
+            tile.bias = UnsafePointer(bias.pointer)
+            tile.c = c.pointer
+            tile.ldc = nr
+            let fn = kernel.bf16GEMM
+            let seconds = time(iterations) { fn(&tile) }
+            return ("\(mr)x\(nr), k=\(k)", gflops(2.0 * Double(mr * nr * k), seconds))
         case .f32Depthwise7x7:
             let cp = 48, pixels = 28, pw = pixels + 6
             let input = filled(7 * pw * cp), w = filled(49 * cp), bias = filled(cp), out = filled(pixels * cp)

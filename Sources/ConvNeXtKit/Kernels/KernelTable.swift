@@ -71,7 +71,7 @@ public enum CPUFeatures {
 
 /// What a kernel computes (the C table's `cnxk_op`).
 public enum KernelOp: Int32, CaseIterable, Sendable {
-    case f32GEMM = 0, f32Depthwise7x7, layerNorm, qu8GEMM, qu16GEMM
+    case f32GEMM = 0, f32Depthwise7x7, layerNorm, qu8GEMM, qu16GEMM, bf16GEMM
 
     /// Short name for reports.
     public var label: String {
@@ -81,6 +81,7 @@ public enum KernelOp: Int32, CaseIterable, Sendable {
         case .layerNorm: "layernorm"
         case .qu8GEMM: "qu8 gemm"
         case .qu16GEMM: "qu16 gemm"
+        case .bf16GEMM: "bf16 gemm"
         }
     }
 }
@@ -108,6 +109,7 @@ public struct Kernel: @unchecked Sendable, CustomStringConvertible {
     var f32Depthwise: cnxk_f32_dwconv_fn { entry.f32_dwconv! }
     var layerNorm: cnxk_layernorm_fn { entry.layernorm! }
     var quantizedGEMM: cnxq_gemm_fn { entry.q_gemm! }
+    var bf16GEMM: cnxk_bf16_gemm_fn { entry.bf16_gemm! }
 }
 
 /// The one list of micro-kernels (XNNPACK style): engines pick from it when they are built, the

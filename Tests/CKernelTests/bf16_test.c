@@ -1,0 +1,362 @@
+// Standalone test of the bf16 kernels (Sources/CConvNeXtKernels/bf16-gemm): the rounding rule
+// (cnxk_bf16_from_f32), the panel packing, and every bf16 GEMM tile against a double-precision
+// reference of the same bf16-rounded inputs.
+//
+// GEMM cases: rows 1..mr, k odd and even from 1 to 1280, one panel or n = 16..1008 columns over
+// several panels (pad columns included), GELU, residual, row offsets. A's last valid bf16 ends
+// right before a PROT_NONE page (so does the last panel and the bias), so reading past the last
+// row, the last k or the packed weights faults; the gaps between A rows and the element after an
+// odd k are NaN, so reading them poisons the result; C holds a NaN sentinel wherever a kernel
+// must not write, checked bit for bit. Tolerance: 1e-5 x (1 + |bias| + sum |a b|), which f32
+// summation meets and which the error of skipping the bf16 rounding of A (2^-9 relative per
+// element) exceeds; GELU adds 3e-6 (the polynomial's error vs erf).
+//
+// The AVX512-BF16 tiles run natively where the CPU has AVX512-BF16 and otherwise print a SKIP
+// line; built with -DCNXK_TEST_AVX512_EMULATION (scripts/test-c-kernels, x86-64), their source is
+// also tested compiled over scalar emulation of its intrinsics (avx512bf16_emulation.h, emu_*).
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../../Sources/CConvNeXtKernels/cnxk_internal.h"
+#include "bf16_test.h"
+
+#define COUNT(x) (sizeof(x) / sizeof((x)[0]))
+
+#if defined(CNXK_TEST_AVX512_EMULATION) && defined(__x86_64__)
+#define EMULATED(tile) void emu_cnxk_bf16_gemm_##tile##__avx512bf16(const cnxk_bf16_gemm_tile *t);
+EMULATED(8x48) EMULATED(8x32) EMULATED(8x16) EMULATED(1x48) EMULATED(1x32) EMULATED(1x16)
+#undef EMULATED
+#endif
+
+typedef struct {
+    const char *name;
+    int32_t isa;  ///< cnxk_isa; -1: emulated (runs anywhere)
+    int mr, nr;
+    cnxk_bf16_gemm_fn fn;
+} bf16_kernel;
+
+static const bf16_kernel kernels[] = {
+    {"bf16_gemm_4x16__portable", CNXK_ISA_PORTABLE, 4, 16, cnxk_bf16_gemm_4x16__portable},
+#if defined(__x86_64__)
+    {"bf16_gemm_8x48__avx512bf16", CNXK_ISA_AVX512BF16, 8, 48, cnxk_bf16_gemm_8x48__avx512bf16},
+    {"bf16_gemm_8x32__avx512bf16", CNXK_ISA_AVX512BF16, 8, 32, cnxk_bf16_gemm_8x32__avx512bf16},
+    {"bf16_gemm_8x16__avx512bf16", CNXK_ISA_AVX512BF16, 8, 16, cnxk_bf16_gemm_8x16__avx512bf16},
+    {"bf16_gemm_1x48__avx512bf16", CNXK_ISA_AVX512BF16, 1, 48, cnxk_bf16_gemm_1x48__avx512bf16},
+    {"bf16_gemm_1x32__avx512bf16", CNXK_ISA_AVX512BF16, 1, 32, cnxk_bf16_gemm_1x32__avx512bf16},
+    {"bf16_gemm_1x16__avx512bf16", CNXK_ISA_AVX512BF16, 1, 16, cnxk_bf16_gemm_1x16__avx512bf16},
+#endif
+#if defined(CNXK_TEST_AVX512_EMULATION) && defined(__x86_64__)
+    {"bf16_gemm_8x48__avx512bf16 (emulated)", -1, 8, 48, emu_cnxk_bf16_gemm_8x48__avx512bf16},
+    {"bf16_gemm_8x32__avx512bf16 (emulated)", -1, 8, 32, emu_cnxk_bf16_gemm_8x32__avx512bf16},
+    {"bf16_gemm_8x16__avx512bf16 (emulated)", -1, 8, 16, emu_cnxk_bf16_gemm_8x16__avx512bf16},
+    {"bf16_gemm_1x48__avx512bf16 (emulated)", -1, 1, 48, emu_cnxk_bf16_gemm_1x48__avx512bf16},
+    {"bf16_gemm_1x32__avx512bf16 (emulated)", -1, 1, 32, emu_cnxk_bf16_gemm_1x32__avx512bf16},
+    {"bf16_gemm_1x16__avx512bf16 (emulated)", -1, 1, 16, emu_cnxk_bf16_gemm_1x16__avx512bf16},
+#endif
+};
+
+static char *case_name;
+static size_t case_size;
+static int failures_reported;
+
+static void fail(const char *what, double got, double want, double tol) {
+    if (failures_reported++ < 20)
+        fprintf(stderr, "FAIL %s: %s got %.9g want %.9g (tol %.3g)\n", case_name, what, got, want, tol);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory: regions that end right before a PROT_NONE page.
+
+typedef struct {
+    unsigned char *base;
+    size_t bytes;
+} region;
+
+static region region_new(size_t bytes) {
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t rounded = (bytes + page - 1) / page * page;
+    unsigned char *p = mmap(NULL, rounded + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED || mprotect(p + rounded, page, PROT_NONE) != 0) {
+        perror("mmap");
+        exit(2);
+    }
+    return (region){p, rounded};
+}
+
+/// The last `bytes` bytes of the region (right before its guard page).
+static void *region_tail(region *r, size_t bytes) {
+    if (bytes > r->bytes) {
+        fprintf(stderr, "region too small\n");
+        exit(2);
+    }
+    return r->base + r->bytes - bytes;
+}
+
+static const uint32_t sentinel_bits = 0x7fc0dead;
+static const uint16_t bf16_nan = 0x7fc0;
+
+static int is_sentinel(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u == sentinel_bits;
+}
+
+static void fill_sentinel(float *p, size_t n) {
+    float s;
+    memcpy(&s, &sentinel_bits, 4);
+    for (size_t i = 0; i < n; i++) p[i] = s;
+}
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+
+/// Uniform in [-1, 1).
+static float frand(void) {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (float)((double)(rng >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+static double gelu_exact(double x) { return 0.5 * x * (1.0 + erf(x / sqrt(2.0))); }
+
+static float float_of(uint32_t u) {
+    float x;
+    memcpy(&x, &u, 4);
+    return x;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rounding.
+
+/// Special values, ties and a random sweep: the result is the nearer of the two bf16 neighbours
+/// (ties to the even one), NaN stays NaN, subnormals become a signed zero.
+static int test_rounding(size_t *cases) {
+    snprintf(case_name, case_size, "cnxk_bf16_from_f32");
+    static const struct {
+        uint32_t in;
+        uint16_t out;
+    } fixed[] = {
+        {0x3f800000, 0x3f80}, {0x3f808000, 0x3f80}, {0x3f818000, 0x3f82}, {0x3f808001, 0x3f81},
+        {0x3f807fff, 0x3f80}, {0xbf808000, 0xbf80}, {0x7f7fffff, 0x7f80}, {0x7f800000, 0x7f80},
+        {0xff800000, 0xff80}, {0x00000000, 0x0000}, {0x80000000, 0x8000}, {0x00000001, 0x0000},
+        {0x807fffff, 0x8000}, {0x00800000, 0x0080}, {0x7fc00000, 0x7fc0}, {0xffc00001, 0xffc0},
+    };
+    int ok = 1;
+    size_t n = 0;
+    for (size_t i = 0; i < COUNT(fixed); i++, n++) {
+        const uint16_t got = cnxk_bf16_from_f32(float_of(fixed[i].in));
+        if (got != fixed[i].out) fail("fixed value", got, fixed[i].out, 0), ok = 0;
+    }
+    // Signalling NaNs whose payload is only in the low bits must not become infinity.
+    for (uint32_t low = 1; low < 0x10000; low <<= 1, n++) {
+        const uint16_t got = cnxk_bf16_from_f32(float_of(0x7f800000u | low));
+        if (!isnan(cnxk_bf16_to_f32(got))) fail("NaN kept", got, NAN, 0), ok = 0;
+    }
+    for (int i = 0; i < 200000; i++, n++) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        const uint32_t u = (uint32_t)(rng >> 17);
+        const float x = float_of(u);
+        if (isnan(x) || fpclassify(x) == FP_SUBNORMAL) continue;
+        const uint16_t got = cnxk_bf16_from_f32(x);
+        const uint16_t lo = (uint16_t)(u >> 16), hi = (uint16_t)(lo + 1);
+        const double dl = fabs((double)x - (double)cnxk_bf16_to_f32(lo));
+        const double dh = isinf(cnxk_bf16_to_f32(hi)) ? INFINITY : fabs((double)x - (double)cnxk_bf16_to_f32(hi));
+        uint16_t want = dl < dh ? lo : dh < dl ? hi : ((lo & 1) ? hi : lo);
+        // Beyond the largest bf16 by at least half a step, nearest rounding gives infinity.
+        if (isinf(dh) && (u & 0xffffu) >= 0x8000u && (lo & 0x7fffu) == 0x7f7fu) want = hi;
+        if (got != want) {
+            fail("random value", got, want, 0);
+            ok = 0;
+        }
+    }
+    *cases = n;
+    return ok;
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMM tiles.
+
+enum { MAX_K = 1280, MAX_MR = 8, MAX_N = 1008 + 48 };
+
+typedef struct {
+    region a, b, bias, offsets, c, res, w;
+} gemm_regions;
+
+/// One GEMM of `rows` rows over ceil(n / nr) panels (one tile call each); 1 when every output
+/// and every sentinel is right.
+static int gemm_case(const bf16_kernel *kn, gemm_regions *g, size_t k, size_t rows, size_t n, int gelu,
+                     int residual, int use_offsets) {
+    const size_t mr = (size_t)kn->mr, nr = (size_t)kn->nr;
+    const size_t panels = (n + nr - 1) / nr, width = panels * nr;
+    const size_t lda = k + 3;
+    snprintf(case_name, case_size, "%s k=%zu rows=%zu n=%zu gelu=%d residual=%d offsets=%d", kn->name, k, rows, n,
+             gelu, residual, use_offsets);
+
+    // A: bf16 rows from f32 values through the prologue; gaps NaN, the last element at the guard page.
+    const size_t a_count = (rows - 1) * lda + k;
+    uint16_t *a = region_tail(&g->a, a_count * sizeof(uint16_t));
+    for (size_t i = 0; i < a_count; i++) a[i] = bf16_nan;
+    float *af = region_tail(&g->w, rows * k * sizeof(float));
+    for (size_t i = 0; i < rows * k; i++) af[i] = 2.0f * frand();
+    cnxk_bf16_round_rows(af, k, rows, k, a, lda);
+    double ar[MAX_MR][MAX_K];
+    for (size_t r = 0; r < rows; r++)
+        for (size_t kk = 0; kk < k; kk++) ar[r][kk] = cnxk_bf16_to_f32(cnxk_bf16_from_f32(af[r * k + kk]));
+
+    // W (k x n, f32) packed into panels; the last panel ends at the guard page.
+    static float w[MAX_K * MAX_N];
+    for (size_t i = 0; i < k * n; i++) w[i] = frand();
+    const size_t panel_elements = cnxk_bf16_panel_elements(k, nr);
+    uint16_t *b = region_tail(&g->b, panels * panel_elements * sizeof(uint16_t));
+    for (size_t p = 0; p < panels; p++) {
+        const size_t columns = n - p * nr < nr ? n - p * nr : nr;
+        cnxk_bf16_pack_panel(w + p * nr, n, k, columns, nr, b + p * panel_elements);
+    }
+    float *bias = region_tail(&g->bias, width * sizeof(float));
+    for (size_t j = 0; j < width; j++) bias[j] = 2.0f * frand();
+
+    // C and the residual: rows of ldc (or, with offsets, reversed and shifted), NaN elsewhere.
+    const size_t ldc = width + 5, cn = (mr + 3) * ldc + 16, origin = 2 * ldc + 7;
+    ptrdiff_t *offsets = NULL;
+    if (use_offsets) {
+        offsets = region_tail(&g->offsets, rows * sizeof(ptrdiff_t));
+        for (size_t r = 0; r < rows; r++)
+            offsets[r] = ((ptrdiff_t)mr - 2 - (ptrdiff_t)r) * (ptrdiff_t)ldc + (ptrdiff_t)(r & 1) * 2;
+    }
+    float *c = region_tail(&g->c, cn * sizeof(float));
+    float *res = region_tail(&g->res, cn * sizeof(float));
+    fill_sentinel(c, cn);
+    fill_sentinel(res, cn);
+    ptrdiff_t row_off[MAX_MR];
+    for (size_t r = 0; r < rows; r++) {
+        row_off[r] = offsets ? offsets[r] : (ptrdiff_t)(r * ldc);
+        for (size_t j = 0; j < width; j++) res[(ptrdiff_t)origin + row_off[r] + (ptrdiff_t)j] = frand();
+    }
+
+    for (size_t p = 0; p < panels; p++) {
+        cnxk_bf16_gemm_tile t = {
+            .k = k, .a = a, .lda = lda, .rows = rows, .b = b + p * panel_elements, .bias = bias + p * nr,
+            .c = c + origin + p * nr, .ldc = ldc, .c_row_offsets = offsets,
+            .residual = residual ? res + origin + p * nr : NULL, .gelu = gelu,
+        };
+        kn->fn(&t);
+    }
+
+    int ok = 1;
+    static unsigned char written[(MAX_MR + 3) * (MAX_N + 5) + 16];
+    memset(written, 0, cn);
+    for (size_t r = 0; r < rows && ok; r++) {
+        for (size_t j = 0; j < width; j++) {
+            const size_t idx = (size_t)((ptrdiff_t)origin + row_off[r] + (ptrdiff_t)j);
+            written[idx] = 1;
+            double acc = bias[j], mag = fabs((double)bias[j]);
+            if (j < n) {
+                for (size_t kk = 0; kk < k; kk++) {
+                    const double prod = ar[r][kk] * (double)cnxk_bf16_to_f32(cnxk_bf16_from_f32(w[kk * n + j]));
+                    acc += prod;
+                    mag += fabs(prod);
+                }
+            }
+            double tol = 1e-5 * (1.0 + mag);
+            if (gelu) acc = gelu_exact(acc), tol += 3e-6;
+            if (residual) acc += res[idx], tol += 1e-6 * fabs((double)res[idx]);
+            if (!(fabs(c[idx] - acc) <= tol)) {
+                fail("value", c[idx], acc, tol);
+                ok = 0;
+                break;
+            }
+        }
+    }
+    for (size_t i = 0; i < cn && ok; i++) {
+        if (!written[i] && !is_sentinel(c[i])) {
+            fail("write outside the tile", c[i], NAN, 0);
+            ok = 0;
+        }
+    }
+    return ok;
+}
+
+/// GELU over [-10, 10] carried by the bias (k = 1, zero weights): within 2e-6 of cnxk_gelu_scalar.
+static int gelu_sweep(const bf16_kernel *kn, gemm_regions *g, size_t *cases) {
+    const size_t mr = (size_t)kn->mr, nr = (size_t)kn->nr;
+    snprintf(case_name, case_size, "%s gelu sweep", kn->name);
+    uint16_t *a = region_tail(&g->a, mr * sizeof(uint16_t));
+    for (size_t r = 0; r < mr; r++) a[r] = cnxk_bf16_from_f32(1.0f);
+    uint16_t *b = region_tail(&g->b, cnxk_bf16_panel_elements(1, nr) * sizeof(uint16_t));
+    memset(b, 0, cnxk_bf16_panel_elements(1, nr) * sizeof(uint16_t));
+    float *bias = region_tail(&g->bias, nr * sizeof(float));
+    float *c = region_tail(&g->c, mr * nr * sizeof(float));
+    const int n = 20001;
+    int ok = 1;
+    for (int i0 = 0; i0 < n && ok; i0 += (int)nr) {
+        for (size_t j = 0; j < nr; j++) {
+            const int i = i0 + (int)j < n ? i0 + (int)j : n - 1;
+            bias[j] = (float)(-10.0 + 20.0 * i / (n - 1));
+        }
+        cnxk_bf16_gemm_tile t = {.k = 1, .a = a, .lda = 1, .rows = mr, .b = b, .bias = bias, .c = c, .ldc = nr,
+                                 .c_row_offsets = NULL, .residual = NULL, .gelu = 1};
+        kn->fn(&t);
+        ++*cases;
+        for (size_t r = 0; r < mr; r++)
+            for (size_t j = 0; j < nr; j++)
+                if (!(fabs(c[r * nr + j] - cnxk_gelu_scalar(bias[j])) <= 2e-6))
+                    fail("gelu vs scalar formula", c[r * nr + j], cnxk_gelu_scalar(bias[j]), 2e-6), ok = 0;
+    }
+    return ok;
+}
+
+static int test_kernel(const bf16_kernel *kn, size_t *cases) {
+    static gemm_regions g;
+    if (!g.a.base) {
+        g.a = region_new(MAX_MR * (MAX_K + 3) * sizeof(uint16_t));
+        g.b = region_new(cnxk_bf16_panel_elements(MAX_K, MAX_N) * sizeof(uint16_t));
+        g.bias = region_new(MAX_N * sizeof(float));
+        g.offsets = region_new(MAX_MR * sizeof(ptrdiff_t));
+        g.c = region_new(sizeof(float) * ((MAX_MR + 3) * (MAX_N + 5) + 16));
+        g.res = region_new(sizeof(float) * ((MAX_MR + 3) * (MAX_N + 5) + 16));
+        g.w = region_new(sizeof(float) * MAX_MR * MAX_K);
+    }
+    static const size_t ks[] = {1, 2, 3, 7, 16, 40, 47, 80, 160, 320, 639, 640, 1279, 1280};
+    static const size_t wide_ks[] = {1, 3, 40, 1280};
+    static const size_t ns[] = {16, 32, 48, 80, 160, 320, 1008};
+    const size_t mr = (size_t)kn->mr;
+    int ok = 1;
+    size_t n = 0;
+    for (size_t ki = 0; ki < COUNT(ks); ki++)
+        for (size_t rows = 1; rows <= mr; rows++)
+            for (int v = 0; v < 8; v++, n++)
+                ok &= gemm_case(kn, &g, ks[ki], rows, (size_t)kn->nr, v & 1, (v >> 1) & 1, (v >> 2) & 1);
+    for (size_t ni = 0; ni < COUNT(ns); ni++)
+        for (size_t ki = 0; ki < COUNT(wide_ks); ki++)
+            for (size_t rows = 1; rows <= mr; rows += mr > 1 ? mr - 1 : 1, n++)
+                ok &= gemm_case(kn, &g, wide_ks[ki], rows, ns[ni], 1, 1, rows & 1);
+    ok &= gelu_sweep(kn, &g, &n);
+    *cases = n;
+    return ok;
+}
+
+void bf16_tests(int *passed, int *failed, char *case_buf, size_t case_len) {
+    case_name = case_buf;
+    case_size = case_len;
+    size_t cases = 0;
+    const int rounding_ok = test_rounding(&cases);
+    printf("%s bf16 rounding cnxk_bf16_from_f32 (%zu cases)\n", rounding_ok ? "PASS" : "FAIL", cases);
+    rounding_ok ? ++*passed : ++*failed;
+    for (size_t i = 0; i < COUNT(kernels); i++) {
+        const bf16_kernel *kn = &kernels[i];
+        if (kn->isa >= 0 && !cnxk_cpu_has(kn->isa)) {
+            printf("SKIP: %s (this CPU lacks %s)\n", kn->name, cnxk_isa_name(kn->isa));
+            continue;
+        }
+        cases = 0;
+        const int ok = test_kernel(kn, &cases);
+        printf("%s %s (%zu cases)\n", ok ? "PASS" : "FAIL", kn->name, cases);
+        ok ? ++*passed : ++*failed;
+    }
+}
