@@ -25,6 +25,7 @@
 
 #include "../../Sources/CConvNeXtKernels/cnxk_internal.h"
 #include "bf16_test.h"
+#include "int8_test.h"
 
 #define COUNT(x) (sizeof(x) / sizeof((x)[0]))
 
@@ -350,6 +351,10 @@ void bf16_tests(int *passed, int *failed, char *case_buf, size_t case_len) {
     rounding_ok ? ++*passed : ++*failed;
     for (size_t i = 0; i < COUNT(kernels); i++) {
         const bf16_kernel *kn = &kernels[i];
+        if (test_native_only && kn->isa < 0) {
+            printf("SKIP %s: emulated kernels run in the native test only (--native-only)\n", kn->name);
+            continue;
+        }
         if (kn->isa >= 0 && !cnxk_cpu_has(kn->isa)) {
             printf("SKIP: %s (this CPU lacks %s)\n", kn->name, cnxk_isa_name(kn->isa));
             continue;

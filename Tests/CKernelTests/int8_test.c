@@ -610,6 +610,8 @@ static int test_qgemm(const qgemm_kernel *kn, gemm_stats *st) {
         {1, 10, 48, 0, 0},    {7, 40, 40, 0, 0},     {13, 80, 160, 0, 0},  {49, 160, 320, 0, 0},
         {6, 1000, 320, 0, 0}, {25, 320, 1280, 0, 0}, {5, 17, 3, 0, 0},     {9, 33, 45, 2, 0},
         {11, 65, 13, 0, 0},   {14, 96, 20, 1, 0},    {3, 48, 1280, 0, 1},  {8, 130, 1280, 0, 1},
+        // Whole and partial 64-column blocks of the staged GELU epilogues, rows 1..MR + 1.
+        {5, 1008, 40, 0, 0},  {2, 16, 8, 0, 0},      {4, 64, 160, 0, 1},   {3, 129, 44, 1, 0},
     };
     uint64_t saved = rng;
     rng = 0x9e3779b97f4a7c15ull;  // the same problems for every kernel
@@ -956,6 +958,7 @@ void int8_bench(void) {
     // (m, k, n) of pointwise layers, and the epilogue kind.
     static const size_t shapes[][4] = {
         {48, 160, 160, CNXQ_OUT_F32}, {196, 320, 1280, CNXQ_OUT_GELU_U8}, {196, 1280, 320, CNXQ_OUT_F32_ADD},
+        {128, 40, 160, CNXQ_OUT_GELU_U8}, {128, 160, 40, CNXQ_OUT_F32_ADD},  // atto stage 1 fc1, fc2
     };
     for (size_t si = 0; si < COUNT(shapes); si++) {
         const size_t m = shapes[si][0], k = shapes[si][1], n = shapes[si][2], kg = (k + 3) / 4;
@@ -1015,6 +1018,10 @@ void int8_tests(int *passed, int *failed, char *case_buf, size_t case_len) {
     int amx_skip_said = 0;
     for (size_t i = 0; i < COUNT(qgemm_kernels); i++) {
         const qgemm_kernel *kn = &qgemm_kernels[i];
+        if (test_native_only && kn->isa == Q_AMX_EMULATED) {
+            printf("SKIP %s: emulated kernels run in the native test only (--native-only)\n", kn->name);
+            continue;
+        }
         if (!q_cpu_has(kn->isa)) {
             if (kn->isa == Q_AMX && !amx_skip_said++) printf("SKIP: AMX kernels natively (this CPU lacks AMX)\n");
             printf("SKIP %s: CPU lacks %s\n", kn->name, q_isa_names[kn->isa]);

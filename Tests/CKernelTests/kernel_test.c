@@ -684,13 +684,17 @@ static void run_bench(void) {
 
 // ---------------------------------------------------------------------------------------------
 
+int test_native_only = 0;
+
 int main(int argc, char **argv) {
     int bench = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--bench") == 0) {
             bench = 1;
+        } else if (strcmp(argv[i], "--native-only") == 0) {
+            test_native_only = 1;
         } else {
-            fprintf(stderr, "usage: %s [--bench]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--bench] [--native-only]\n", argv[0]);
             return 2;
         }
     }
@@ -707,6 +711,10 @@ int main(int argc, char **argv) {
     int passed = 0, failed = 0;
     for (size_t i = 0; i < COUNT(gemm_kernels); i++) {
         const gemm_kernel *kn = &gemm_kernels[i];
+        if (test_native_only && kn->isa == ISA_EMULATED) {
+            printf("SKIP %s: emulated kernels run in the native test only (--native-only)\n", kn->name);
+            continue;
+        }
         if (!cpu_has(kn->isa)) {
             printf("SKIP %s: CPU lacks %s\n", kn->name, isa_names[kn->isa]);
             continue;
@@ -722,6 +730,10 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < COUNT(dwconv_kernels); i++) {
         const dwconv_kernel *kn = &dwconv_kernels[i];
+        if (test_native_only && kn->isa == ISA_EMULATED) {
+            printf("SKIP %s: emulated kernels run in the native test only (--native-only)\n", kn->name);
+            continue;
+        }
         if (!cpu_has(kn->isa)) {
             printf("SKIP %s: CPU lacks %s\n", kn->name, isa_names[kn->isa]);
             continue;

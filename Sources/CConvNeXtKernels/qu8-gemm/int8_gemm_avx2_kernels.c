@@ -11,7 +11,12 @@
 // Tiles: int8 input 4 rows x 8 columns (8 accumulators), int16 input (two byte planes) 2 rows x 8
 // columns (8 accumulators). The epilogue is the operation-for-operation vector form of the
 // scalar one of int8_scalar_math.h (as the AVX-512 kernels do it), so results are bit-identical
-// to the portable kernels.
+// to the portable kernels. GELU epilogues (fc1 of every block) are the costly ones: the tiles
+// stage their biased values for a row tile x 64-column block, and one loop of independent
+// 8-lane steps then applies GELU and requantises (the CPU overlaps the steps; per tile, the long
+// dependency chains of its few rows did not overlap). The GELU coefficients come per lane by one
+// 16-byte load of the lane's interval row plus a 4x4 transpose, the requantisation constants are
+// vectors formed once per call.
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
@@ -27,47 +32,78 @@
 // block (their packed weights, k x 64 bytes, stay in L2 while the row tiles pass).
 enum { AVX2W_MAX_MR = 4, AVX2W_MAX_ROWS = 4, AVX2W_MAX_KG = 512, AVX2W_NR = 8, AVX2W_NB = 64 };
 
-/// table[i] for eight indices in [0, 32): bit3/bit4 hold index bits 3 and 4 in the sign bit.
-AVX2W_TARGET ALWAYS_INLINE __m256 lookup32_v8(const float *table, __m256i i, __m256i bit3, __m256i bit4) {
-    const __m256 t0 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(table), i);
-    const __m256 t1 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(table + 8), i);
-    const __m256 t2 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(table + 16), i);
-    const __m256 t3 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(table + 24), i);
-    const __m256 lo = _mm256_blendv_ps(t0, t1, _mm256_castsi256_ps(bit3));
-    const __m256 hi = _mm256_blendv_ps(t2, t3, _mm256_castsi256_ps(bit3));
-    return _mm256_blendv_ps(lo, hi, _mm256_castsi256_ps(bit4));
+/// The GELU coefficients interval-major, [i][d] = cnxq_gelu_coefficients[d][i]: one 16-byte load
+/// fetches the four coefficients of one lane's interval.
+typedef struct {
+    float c[CNXQ_GELU_INTERVALS][4] __attribute__((aligned(16)));
+} avx2w_gelu_table;
+
+/// Fills the table from cnxq_gelu_coefficients (once per GEMM call: 128 copies, no global state).
+ALWAYS_INLINE void gelu_table_init(avx2w_gelu_table *gelu) {
+    for (int i = 0; i < CNXQ_GELU_INTERVALS; i++)
+        for (int d = 0; d < 4; d++) gelu->c[i][d] = cnxq_gelu_coefficients[d][i];
 }
 
 /// Same operations as cnxq_gelu_scalar, eight lanes at a time.
-AVX2W_TARGET ALWAYS_INLINE __m256 gelu_v8(__m256 v) {
+AVX2W_TARGET ALWAYS_INLINE __m256 gelu_v8(__m256 v, const avx2w_gelu_table *gelu) {
     const __m256 av = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
     const __m256 a = _mm256_min_ps(av, _mm256_set1_ps(CNXQ_GELU_LIMIT));
     // a >= 0, not NaN: truncation is floor.
     __m256 ft = _mm256_cvtepi32_ps(_mm256_cvttps_epi32(_mm256_mul_ps(a, _mm256_set1_ps(1.0f / CNXQ_GELU_WIDTH))));
     ft = _mm256_min_ps(ft, _mm256_set1_ps((float)(CNXQ_GELU_INTERVALS - 1)));
-    const __m256i i = _mm256_cvttps_epi32(ft);
     const __m256 r = _mm256_sub_ps(a, _mm256_mul_ps(ft, _mm256_set1_ps(CNXQ_GELU_WIDTH)));
     const __m256 r2 = _mm256_mul_ps(r, r);
-    // 32-entry table lookups as 4 in-register permutes + blends on index bits 3 and 4 (no
-    // vgatherdps: slow on AMD, and qemu 7.2 miscomputes it in some register allocations).
-    const __m256i bit3 = _mm256_slli_epi32(i, 28), bit4 = _mm256_slli_epi32(i, 27);
-#define COEF(d) lookup32_v8(cnxq_gelu_coefficients[d], i, bit3, bit4)
-    const __m256 e0 = _mm256_add_ps(COEF(0), _mm256_mul_ps(COEF(1), r));
-    const __m256 e1 = _mm256_add_ps(COEF(2), _mm256_mul_ps(COEF(3), r));
-#undef COEF
+    // The coefficients: each lane's interval row by one 16-byte load at its byte offset, then a
+    // 4x4 transpose per 128-bit half. Cheaper here than 32-entry lookups by vpermps + blends
+    // (about 46 vs 53 us for atto's stage-1 fc1 chunk); no vgatherdps (slow on AMD, and qemu
+    // 7.2 miscomputes it in some register allocations).
+    int32_t offset[8] __attribute__((aligned(32)));
+    _mm256_store_si256((__m256i *)(void *)offset, _mm256_slli_epi32(_mm256_cvttps_epi32(ft), 4));
+    const char *base = (const char *)gelu->c;
+#define ROWS(j) _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_load_ps((const float *)(const void *)(base + offset[j]))), \
+                                     _mm_load_ps((const float *)(const void *)(base + offset[(j) + 4])), 1)
+    const __m256 x0 = ROWS(0), x1 = ROWS(1), x2 = ROWS(2), x3 = ROWS(3);
+#undef ROWS
+    const __m256 t0 = _mm256_unpacklo_ps(x0, x1), t1 = _mm256_unpackhi_ps(x0, x1);
+    const __m256 t2 = _mm256_unpacklo_ps(x2, x3), t3 = _mm256_unpackhi_ps(x2, x3);
+    const __m256 c0 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
+    const __m256 c1 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
+    const __m256 c2 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
+    const __m256 c3 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
+    const __m256 e0 = _mm256_add_ps(c0, _mm256_mul_ps(c1, r));
+    const __m256 e1 = _mm256_add_ps(c2, _mm256_mul_ps(c3, r));
     const __m256 p = _mm256_add_ps(e0, _mm256_mul_ps(r2, e1));
     return _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), _mm256_mul_ps(av, p));
 }
 
+/// The output quantisation of one GEMM as vectors, formed once per call: stores through the
+/// u8 output may alias the epilogue struct, so per-step reads of it would be repeated.
+typedef struct {
+    __m256 inv_scale, lo, hi;
+    __m256i zero_point, qmax;
+} avx2w_requant;
+
+/// The requantisation constants of ep for outputs in [0, qmax] (the float clamp bounds of
+/// cnxq_quantize_scalar).
+AVX2W_TARGET ALWAYS_INLINE avx2w_requant requant_init(const cnxq_epilogue *ep, int32_t qmax) {
+    avx2w_requant q;
+    q.inv_scale = _mm256_set1_ps(ep->inv_scale);
+    q.lo = _mm256_set1_ps((float)(-ep->zero_point) - 1.0f);
+    q.hi = _mm256_set1_ps((float)(qmax - ep->zero_point) + 1.0f);
+    q.zero_point = _mm256_set1_epi32(ep->zero_point);
+    q.qmax = _mm256_set1_epi32(qmax);
+    return q;
+}
+
 /// Same operations as cnxq_quantize_scalar (cvtps2dq rounds half to even like the scalar
 /// 1.5 * 2^23 trick on the clamped range).
-AVX2W_TARGET ALWAYS_INLINE __m256i quantize_v8(__m256 x, const cnxq_epilogue *ep, int32_t qmax) {
-    __m256 t = _mm256_mul_ps(x, _mm256_set1_ps(ep->inv_scale));
-    t = _mm256_max_ps(t, _mm256_set1_ps((float)(-ep->zero_point) - 1.0f));
-    t = _mm256_min_ps(t, _mm256_set1_ps((float)(qmax - ep->zero_point) + 1.0f));
-    __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(t), _mm256_set1_epi32(ep->zero_point));
+AVX2W_TARGET ALWAYS_INLINE __m256i quantize_v8(__m256 x, const avx2w_requant *rq) {
+    __m256 t = _mm256_mul_ps(x, rq->inv_scale);
+    t = _mm256_max_ps(t, rq->lo);
+    t = _mm256_min_ps(t, rq->hi);
+    __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(t), rq->zero_point);
     q = _mm256_max_epi32(q, _mm256_setzero_si256());
-    return _mm256_min_epi32(q, _mm256_set1_epi32(qmax));
+    return _mm256_min_epi32(q, rq->qmax);
 }
 
 /// Writes the low bytes of eight int32 lanes in [0, 255] (the first `count`).
@@ -96,12 +132,12 @@ AVX2W_TARGET ALWAYS_INLINE void store_floats8(float *dst, __m256 v, size_t count
 }
 
 /// Writes columns [0, count) of one output row from their biased values v.
-AVX2W_TARGET ALWAYS_INLINE void store_v8(const int kind, const cnxq_epilogue *ep, size_t offset, size_t count,
-                                         __m256 v) {
+AVX2W_TARGET ALWAYS_INLINE void store_v8(const int kind, const cnxq_epilogue *ep, const avx2w_gelu_table *gelu,
+                                         const avx2w_requant *rq, size_t offset, size_t count, __m256 v) {
     switch (kind) {
     case CNXQ_OUT_F32:
     case CNXQ_OUT_GELU_F32: {
-        if (kind == CNXQ_OUT_GELU_F32) v = gelu_v8(v);
+        if (kind == CNXQ_OUT_GELU_F32) v = gelu_v8(v, gelu);
         store_floats8((float *)ep->out + offset, v, count);
         break;
     }
@@ -117,10 +153,10 @@ AVX2W_TARGET ALWAYS_INLINE void store_v8(const int kind, const cnxq_epilogue *ep
         break;
     }
     case CNXQ_OUT_GELU_U8:
-        store_bytes8((uint8_t *)ep->out + offset, quantize_v8(gelu_v8(v), ep, 255), count);
+        store_bytes8((uint8_t *)ep->out + offset, quantize_v8(gelu_v8(v, gelu), rq), count);
         break;
     case CNXQ_OUT_GELU_U16: {
-        const __m256i q = quantize_v8(gelu_v8(v), ep, 65535);
+        const __m256i q = quantize_v8(gelu_v8(v, gelu), rq);
         store_bytes8((uint8_t *)ep->out + offset, _mm256_srli_epi32(q, 8), count);
         store_bytes8(ep->out_lo + offset, _mm256_and_si256(q, _mm256_set1_epi32(255)), count);
         break;
@@ -151,12 +187,18 @@ AVX2W_TARGET ALWAYS_INLINE void widen_row(uint16_t *dst, const uint8_t *src, siz
     }
 }
 
+/// Whether an output kind applies GELU: its epilogue runs per row and column block, not per tile.
+static inline int is_gelu_kind(int kind) {
+    return kind == CNXQ_OUT_GELU_F32 || kind == CNXQ_OUT_GELU_U8 || kind == CNXQ_OUT_GELU_U16;
+}
+
 /// The MR rows' exact column sums at columns [n0, n0 + 8) (inside one 16-column panel, bp its
-/// start), then the epilogue. aw: the rows (and low planes) widened, row r plane q at
-/// aw + (q * MR + r) * stride; MR, planes and kind are constants after inlining.
+/// start), then their biased values v: GELU kinds stage them (row r at staged + r * AVX2W_NB),
+/// the others go through the epilogue here. aw: the rows (and low planes) widened, row r plane q
+/// at aw + (q * MR + r) * stride; MR, planes and kind are constants after inlining.
 AVX2W_TARGET ALWAYS_INLINE void tile_w(const int MR, const int planes, const int kind, size_t m0, size_t m_end,
                                        size_t n0, size_t n, size_t k_groups, const uint16_t *aw, size_t stride,
-                                       const int8_t *bp, const cnxq_epilogue *ep) {
+                                       const int8_t *bp, const cnxq_epilogue *ep, float *staged) {
     __m256i acc[AVX2W_MAX_MR][2];
     __m256i acc_lo[AVX2W_MAX_MR][2];
     // Fully unrolled (gcc -O2 otherwise keeps the accumulators in memory).
@@ -205,7 +247,10 @@ AVX2W_TARGET ALWAYS_INLINE void tile_w(const int MR, const int planes, const int
             v = _mm256_add_ps(_mm256_mul_ps(v, _mm256_set1_ps(256.0f)), lo);
         }
         v = _mm256_add_ps(_mm256_mul_ps(v, scale), bias);
-        store_v8(kind, ep, offset, count, v);
+        if (is_gelu_kind(kind))
+            _mm256_store_ps(staged + (size_t)r * AVX2W_NB, v);
+        else
+            store_v8(kind, ep, NULL, NULL, offset, count, v);
     }
 }
 
@@ -218,6 +263,13 @@ AVX2W_TARGET ALWAYS_INLINE void gemm_w(const int MR, const int planes, const int
     uint16_t aw[AVX2W_MAX_ROWS * AVX2W_MAX_KG * 4] __attribute__((aligned(32)));
     const size_t stride = k_groups * 4;
     const size_t panel_bytes = k_groups * 64;
+    avx2w_gelu_table gelu;
+    // GELU epilogues run over a whole row tile x column block of staged values: independent
+    // 8-lane steps that the CPU overlaps, where per tile the long GELU chains of its few rows
+    // stalled it.
+    float staged[AVX2W_MAX_MR * AVX2W_NB] __attribute__((aligned(32)));
+    if (is_gelu_kind(kind)) gelu_table_init(&gelu);
+    const avx2w_requant rq = requant_init(ep, kind == CNXQ_OUT_GELU_U16 ? 65535 : 255);
     for (size_t nb = 0; nb < n; nb += AVX2W_NB) {
         const size_t nb_end = n - nb < AVX2W_NB ? n : nb + AVX2W_NB;
         for (size_t m0 = m_begin; m0 < m_end; m0 += (size_t)MR) {
@@ -228,7 +280,16 @@ AVX2W_TARGET ALWAYS_INLINE void gemm_w(const int MR, const int planes, const int
                 if (planes == 2) widen_row(aw + (size_t)(MR + r) * stride, a_lo + m * lda, k_groups);
             }
             for (size_t n0 = nb; n0 < nb_end; n0 += AVX2W_NR)
-                tile_w(MR, planes, kind, m0, m_end, n0, n, k_groups, aw, stride, b_packed + (n0 / 16) * panel_bytes, ep);
+                tile_w(MR, planes, kind, m0, m_end, n0, n, k_groups, aw, stride, b_packed + (n0 / 16) * panel_bytes, ep,
+                       staged + (n0 - nb));
+            if (!is_gelu_kind(kind)) continue;
+            for (int r = 0; r < MR && m0 + (size_t)r < m_end; r++) {
+                const size_t offset = cnxq_out_offset(ep, m0 + (size_t)r) + nb;
+                for (size_t c = 0; c < nb_end - nb; c += AVX2W_NR) {
+                    const size_t count = nb_end - nb - c < AVX2W_NR ? nb_end - nb - c : AVX2W_NR;
+                    store_v8(kind, ep, &gelu, &rq, offset + c, count, _mm256_load_ps(staged + (size_t)r * AVX2W_NB + c));
+                }
+            }
         }
     }
 }
