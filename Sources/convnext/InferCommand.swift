@@ -41,12 +41,14 @@ struct InferCommand: ParsableCommand {
 
     @OptionGroup var isaOptions: ISAOptions
 
+    func validate() throws {
+        try OptionValidation.modelSize(size, "--size")
+        try OptionValidation.check(threads, "--threads", in: OptionValidation.threads)
+    }
+
     func run() throws {
         try reportingErrors {
             try isaOptions.apply()
-            guard (1...FastEngine.maxThreads).contains(threads) else {
-                throw ConvNeXtError.usage("--threads must be between 1 and \(FastEngine.maxThreads), got \(threads)")
-            }
             let m = try openModel(model, lookup: lookup, inputSize: size, kind: engine)
             let input = try Tensor.readBatch(path: inputTensor, imageShape: m.config.inputShape)
             let logits = m.engine.inferBatch(input, threads: threads)
