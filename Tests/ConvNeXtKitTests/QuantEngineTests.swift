@@ -174,6 +174,8 @@ final class QuantEngineTests: XCTestCase {
         XCTAssertGreaterThan(fc1.cosine, 0.9)
         XCTAssertNotNil(fc1.threshold)
         XCTAssertTrue(report.text.contains("Cosine Similarity"))
+        XCTAssertTrue(report.text.hasPrefix("ON: int = integer kernels (hb_mapper: BPU), float = float32 kernels (hb_mapper: CPU)"),
+                      "the header says what ON means: \(report.text.prefix(200))")
         XCTAssertTrue(report.text.contains("stages.3.blocks.0.gelu"))
         let json = try JSONSerialization.jsonObject(with: report.json()) as? [String: Any]
         XCTAssertNotNil(json?["rows"])
