@@ -29,8 +29,6 @@ def reference(path, size=224, crop_pct=0.875, interpolation="bicubic", mode="cro
     im = Image.open(path)
     if exif:
         im = ImageOps.exif_transpose(im)
-    if im.mode == "I;16":  # Pillow clips 16-bit grey to 255 in convert("RGB"); we keep the high byte
-        im = Image.fromarray((np.asarray(im).astype(np.uint16) >> 8).astype(np.uint8), "L")
     im = im.convert("RGB")
     w, h = im.size
     if mode == "crop":

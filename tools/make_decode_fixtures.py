@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the small decoder fixtures in Fixtures/images/decode and, in expected/, the RGB bytes
-Pillow decodes from each (`Image.open(f).convert("RGB")`; 16-bit grey: the high byte, where
-Pillow itself saturates). Also hostile headers whose dimensions exceed the decoder's limits.
+Pillow decodes from each (`Image.open(f).convert("RGB")`; 16-bit grey saturates at 255 there, and
+the decoder matches that). Also hostile headers whose dimensions exceed the decoder's limits.
 
 Usage: tools/make_decode_fixtures.py   (needs: pip install pillow numpy)
 """
@@ -41,7 +41,7 @@ im.convert("LA").save(d / "gray_alpha.png"); expect("gray_alpha.png")
 rgb16 = (rgb.astype(np.uint16) * 256 + rng.integers(0, 256, rgb.shape)).astype(">u2")
 png("rgb16.png", 4, 3, 2, 16, [rgb16[y].tobytes() for y in range(3)]); expect("rgb16.png")
 g16 = (rgb[..., 0].astype(np.uint16) * 256 + 200).astype(">u2")
-png("gray16.png", 4, 3, 0, 16, [g16[y].tobytes() for y in range(3)]); expect("gray16.png", np.repeat(rgb[..., :1], 3, axis=2))
+png("gray16.png", 4, 3, 0, 16, [g16[y].tobytes() for y in range(3)]); expect("gray16.png")
 big = Image.fromarray(np.kron(rgb, np.ones((8, 8, 1), np.uint8)))  # 32x24
 big.save(d / "rgb420.jpg", quality=90); expect("rgb420.jpg")
 big.save(d / "rgb444.jpg", quality=90, subsampling=0); expect("rgb444.jpg")

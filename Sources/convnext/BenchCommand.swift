@@ -8,8 +8,9 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure latency (min/p50/p90/p99/max/stddev), throughput (FPS) and time per layer kind.",
         discussion: """
-            MODEL is a model file or a variant name (atto, femto, pico, nano, tiny) run on \
-            deterministic random weights. Latency is one inference at a time split over \
+            MODEL is a model file, a registry name, or a variant name (atto, femto, pico, nano, \
+            tiny): its downloaded weights, else deterministic random weights of its shape (said on \
+            stderr and in the output; the speed is the same). Latency is one inference at a time split over \
             --threads cores; throughput runs --concurrency workers at once, each doing \
             single-threaded inferences on one shared model. Timings drift between runs on \
             shared machines: compare engines in the same shell command (docs/benchmarks.md).
@@ -29,7 +30,7 @@ struct BenchCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "Model file (.onnx) or variant name (atto, femto, pico, nano, tiny).")
+    @Argument(help: "Model file (.onnx, .safetensors, .pth, .cnxk), a registry name (see `convnext zoo`), or a variant name (atto, femto, pico, nano, tiny; random weights when not downloaded).")
     var model: String
 
     @OptionGroup var lookup: ModelLookupOptions
@@ -88,20 +89,31 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var precisionOptions: PrecisionOptions
 
+    func validate() throws {
+        _ = try Self.counts(threads, option: "--threads")
+        _ = try Self.counts(concurrency, option: "--concurrency")
+        try OptionValidation.check(runs, "--runs", in: OptionValidation.runs)
+        try OptionValidation.check(warmup, "--warmup", in: OptionValidation.warmup)
+        _ = try duration.map(Self.seconds)
+        _ = try nv12.map { try OptionValidation.frameSize($0, "--nv12") }
+        try OptionValidation.check(floatTop1, "--float-top1", in: 0...100)
+        try OptionValidation.check(quantTop1, "--quant-top1", in: 0...100)
+        try OptionValidation.suffix(report, "--report", [".json", ".csv"])
+    }
+
     func run() throws {
         try reportingErrors {
             try isaOptions.apply()
             let threadCounts = try Self.counts(threads, option: "--threads")
             let workerCounts = try Self.counts(concurrency, option: "--concurrency")
-            guard runs >= 1, warmup >= 0 else { throw ConvNeXtError.usage("--runs must be >= 1 and --warmup >= 0") }
             let seconds = try duration.map(Self.seconds)
-            if let report, !(report.lowercased().hasSuffix(".json") || report.lowercased().hasSuffix(".csv")) {
-                throw ConvNeXtError.usage("--report \(report): the name must end in .json or .csv")
-            }
             for (flag, path) in [("--report", report), ("--plot", plot)] { if let path { try checkOutputPath(path, flag: flag) } }
             let budget: EngineBenchmark.Budget = seconds.map { .seconds($0) } ?? .runs(runs)
             let m = try openModel(model, lookup: lookup, inputSize: preprocess.size, precision: precisionOptions.precision,
                                   allowRandomVariants: true)
+            if isRandomVariant(model, lookup: lookup) {
+                printToStandardError("note: \(model) is not downloaded: timing random weights of its shape (the speed is the same; `convnext download \(model)` for the pretrained ones)")
+            }
             let engine = m.engine
             let benchInput = try makeInput(m)
             if kernels && !json { print(KernelTable.benchmarkReport() + "\n" + FastEngine.layerShapeReport(config: m.config)) }
@@ -221,26 +233,18 @@ struct BenchCommand: ParsableCommand {
     }
 
     /// Parses `--duration`: seconds above 0, at most a day.
-    static func seconds(_ text: String) throws -> Double {
-        guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite, value > 0, value <= 86_400 else {
-            throw ConvNeXtError.usage("--duration expects seconds above 0 and at most 86400, got '\(text)'")
-        }
-        return value
-    }
+    static func seconds(_ text: String) throws -> Double { try OptionValidation.seconds(text, "--duration") }
 
-    /// Parses `1,2,4` into positive counts.
+    /// Parses `1,2,4` into distinct thread (`--threads`) or worker (`--concurrency`) counts.
     static func counts(_ list: String, option: String) throws -> [Int] {
-        let values = list.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= FastEngine.maxThreads }) else {
-            throw ConvNeXtError.usage("\(option) expects comma-separated counts from 1 to \(FastEngine.maxThreads), got '\(list)'")
-        }
-        return values.compactMap { $0 }
+        try OptionValidation.counts(list, option, in: option == "--threads" ? OptionValidation.threads : OptionValidation.workers)
     }
 
     private func describe(_ m: OpenedModel) -> String {
         let c = m.config
         let params = m.params.map { String(format: "%.2f", Double($0) / 1e6) } ?? "?"
-        return "\(model): \(c.variantName), \(c.inputHeight)x\(c.inputWidth), \(c.numClasses) classes, \(params) M params"
+        let weights = isRandomVariant(model, lookup: lookup) ? ", random weights" : ""
+        return "\(model): \(c.variantName), \(c.inputHeight)x\(c.inputWidth), \(c.numClasses) classes, \(params) M params\(weights)"
     }
 
     private func text(_ m: OpenedModel, _ results: [EngineBenchmark.Result], input: EngineBenchmark.Input) -> String {

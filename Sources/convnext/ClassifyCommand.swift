@@ -68,8 +68,9 @@ struct ClassifyCommand: ParsableCommand {
 
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("give at least one image") }
-        guard top >= 1 else { throw ValidationError("--top must be at least 1") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        try OptionValidation.check(top, "--top", in: OptionValidation.top)
+        try OptionValidation.check(threads, "--threads", in: OptionValidation.threads)
+        _ = try nv12.map { try OptionValidation.frameSize($0, "--nv12") }
         if images.contains("-") {
             guard images.count == 1 else { throw ValidationError("`-` (standard input) must be the only input") }
             guard (nv12 == nil) != (stdinFormat == nil) else {

@@ -51,6 +51,10 @@ struct CompileCommand: ParsableCommand {
 
     @OptionGroup var isaOptions: ISAOptions
 
+    func validate() throws {
+        try OptionValidation.check(cropPct, "--crop-pct", in: 0...1, lowerOpen: true)
+    }
+
     func run() throws {
         try reportingErrors {
             try isaOptions.apply()

@@ -31,7 +31,7 @@ struct DemoCommand: ParsableCommand {
     @OptionGroup var isaOptions: ISAOptions
 
     func validate() throws {
-        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        try OptionValidation.check(runs, "--runs", in: OptionValidation.runs)
     }
 
     func run() throws {

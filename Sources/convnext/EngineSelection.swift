@@ -19,5 +19,12 @@ func openModel(_ nameOrPath: String, lookup: ModelLookupOptions, inputSize: Int?
     }
 }
 
+/// True when `nameOrPath` opens as random weights: a bare variant name not downloaded (and no `--download`).
+func isRandomVariant(_ nameOrPath: String, lookup: ModelLookupOptions) -> Bool {
+    guard !lookup.download, let resolver = try? lookup.resolver() else { return false }
+    if case .randomVariant = resolver.locate(nameOrPath, allowRandomVariants: true) { return true }
+    return false
+}
+
 /// The deployable file at `path`, or nil when it is another kind of model file.
 func readDeployable(_ path: String) throws -> DeployableModel? { try ModelLoader.readDeployable(path) }

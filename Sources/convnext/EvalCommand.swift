@@ -67,8 +67,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Write an SVG chart of the per-class top-1 accuracy of every model (float vs quantized with --compare).")
     var plot: String?
 
-    @Option(help: "Concurrent workers (default: all cores).")
-    var workers: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var concurrency: ConcurrencyOptions
+    /// Concurrent workers: `--concurrency` (or its old name `--workers`), else one per core.
+    var workers: Int { concurrency.count }
 
     @Option(help: "Labels file mapping class folder names (one name per line, or index<TAB>id<TAB>name).")
     var labels: String?
@@ -84,8 +85,9 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var lookup: ModelLookupOptions
 
     func validate() throws {
-        guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        try OptionValidation.check(limit, "--limit", in: OptionValidation.limit)
+        if let shard { try OptionValidation.shard(shard) }
+        try OptionValidation.suffix(resultsFile, "--results-file", [".csv", ".json"])
     }
 
     @OptionGroup var isaOptions: ISAOptions
@@ -173,9 +175,6 @@ struct EvalCommand: ParsableCommand {
         for (flag, path) in [("--output", output), ("--results-file", resultsFile), ("--predictions", predictions), ("--plot", plot)] {
             guard let path else { continue }
             try checkOutputPath(path, flag: flag)
-        }
-        if let resultsFile, !(resultsFile.lowercased().hasSuffix(".csv") || resultsFile.lowercased().hasSuffix(".json")) {
-            throw ConvNeXtError.usage("--results-file \(resultsFile): the name must end in .csv or .json")
         }
     }
 

@@ -44,12 +44,14 @@ struct InferCommand: ParsableCommand {
 
     @OptionGroup var precisionOptions: PrecisionOptions
 
+    func validate() throws {
+        try OptionValidation.modelSize(size, "--size")
+        try OptionValidation.check(threads, "--threads", in: OptionValidation.threads)
+    }
+
     func run() throws {
         try reportingErrors {
             try isaOptions.apply()
-            guard (1...FastEngine.maxThreads).contains(threads) else {
-                throw ConvNeXtError.usage("--threads must be between 1 and \(FastEngine.maxThreads), got \(threads)")
-            }
             let m = try openModel(model, lookup: lookup, inputSize: size, kind: engine, precision: precisionOptions.precision)
             let input = try Tensor.readBatch(path: inputTensor, imageShape: m.config.inputShape)
             let logits = m.engine.inferBatch(input, threads: threads)

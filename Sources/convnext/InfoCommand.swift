@@ -27,6 +27,10 @@ struct InfoCommand: ParsableCommand {
 
     @OptionGroup var lookup: ModelLookupOptions
 
+    func validate() throws {
+        try OptionValidation.modelSize(size, "--size")
+    }
+
     func run() throws {
         try reportingErrors {
             if FileManager.default.fileExists(atPath: model), let deployable = try readDeployable(model),

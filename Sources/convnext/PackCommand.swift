@@ -25,7 +25,7 @@ struct PackCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "Model file (.onnx or .cnxk).")
+    @Argument(help: "Model file (.onnx, .safetensors, .pth, or a float .cnxk to re-pack).")
     var model: String
 
     @Option(name: .shortAndLong, help: "The .cnxk file to write.")

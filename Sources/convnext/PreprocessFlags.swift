@@ -42,6 +42,17 @@ struct PreprocessFlags: ParsableArguments {
     @Option(name: .customLong("nv12-upsampling"), help: "Chroma upsampling when reading NV12: bilinear | nearest.")
     var nv12Upsampling: ChromaUpsampling = .bilinear
 
+    /// Checks each flag on its own; `options(defaults:)` checks them together with the model's defaults.
+    func validate() throws {
+        try OptionValidation.check(size, "--size", in: OptionValidation.side)
+        try OptionValidation.check(cropPct, "--crop-pct", in: 0...1, lowerOpen: true)
+        _ = try mean.map { try Self.channels($0, flag: "--mean") }
+        _ = try std.map { try Self.channels($0, flag: "--std") }
+        if let cropMode, cropMode != .center, let resizeMode, resizeMode != .crop {
+            throw ValidationError("--crop-mode \(cropMode.rawValue) applies to --resize-mode crop, not \(resizeMode.rawValue)")
+        }
+    }
+
     /// `defaults` with the flags given on the command line applied, validated.
     func options(defaults: PreprocessOptions) throws -> PreprocessOptions {
         var o = defaults
@@ -59,11 +70,6 @@ struct PreprocessFlags: ParsableArguments {
 
     /// Parses `a,b,c` (or one value for all three channels).
     static func channels(_ text: String, flag: String) throws -> [Float] {
-        let values = text.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil }), values.count == 1 || values.count == 3 else {
-            throw ConvNeXtError.usage("\(flag) '\(text)' must be 1 or 3 comma-separated numbers")
-        }
-        let v = values.compactMap { $0 }
-        return v.count == 1 ? [v[0], v[0], v[0]] : v
+        try OptionValidation.channels(text, flag, positive: flag == "--std")
     }
 }

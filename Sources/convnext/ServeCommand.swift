@@ -70,7 +70,12 @@ struct ServeCommand: ParsableCommand {
 
     func validate() throws {
         guard !models.isEmpty else { throw ValidationError("give at least one model to serve") }
-        guard timeout > 0 && timeout <= 86_400 else { throw ValidationError("--timeout must be between 0 and 86400 seconds") }
+        try OptionValidation.check(timeout, "--timeout", in: 0...86_400, lowerOpen: true)
+        try OptionValidation.check(port, "--port", in: 0...65_535)
+        // The ranges ServerConfiguration.validate() checks again in the library.
+        try OptionValidation.check(workers, "--workers", in: 1...256)
+        try OptionValidation.check(queue, "--queue", in: 0...100_000)
+        try OptionValidation.check(maxBodyBytes, "--max-body-bytes", in: 1024...Int.max)
     }
 
     func run() throws {

@@ -33,11 +33,12 @@ struct TableCommand: ParsableCommand {
     @Option(help: "Evaluate at most N images per model.")
     var limit: Int?
 
-    @Option(help: "Timed runs for latency and throughput.")
-    var runs = 100
+    @Option(help: "Timed runs for latency and throughput (as `bench`).")
+    var runs = 200
 
-    @Option(help: "Concurrent workers for the FPS column (default: all cores).")
-    var workers: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var concurrency: ConcurrencyOptions
+    /// Concurrent workers: `--concurrency` (or its old name `--workers`), else one per core.
+    var workers: Int { concurrency.count }
 
     @Option(help: "Labels file mapping class folder names.")
     var labels: String?
@@ -49,7 +50,8 @@ struct TableCommand: ParsableCommand {
     func validate() throws {
         guard !models.isEmpty else { throw ValidationError("give at least one model") }
         guard quantized.count <= models.count else { throw ValidationError("more --quantized models than float models") }
-        guard runs >= 1, workers >= 1 else { throw ValidationError("--runs and --workers must be at least 1") }
+        try OptionValidation.check(limit, "--limit", in: OptionValidation.limit)
+        try OptionValidation.check(runs, "--runs", in: OptionValidation.runs)
     }
 
     @OptionGroup var isaOptions: ISAOptions

@@ -22,7 +22,7 @@ struct RegistryOptions: ParsableArguments {
 struct DownloadSourceOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "Where to download from: hub or github (default: the source whose SHA-256 the registry pins, i.e. github "
-            + "for the four timm release files; otherwise hub).",
+            + "for the four timm release files; otherwise hub); without it, a failed source falls back to the next.",
         valueName: "hub|github"))
     var source: String?
 
@@ -31,6 +31,10 @@ struct DownloadSourceOptions: ParsableArguments {
         valueName: "url"))
     var baseURL: String?
 
+    func validate() throws {
+        try OptionValidation.choice(source, "--source", ["hub", "github"])
+    }
+
     /// Options drawing a progress bar on stderr when it is a terminal.
     func downloadOptions(force: Bool = false) -> DownloadOptions {
         let bar = DownloadProgressBar()
@@ -38,7 +42,7 @@ struct DownloadSourceOptions: ParsableArguments {
             // Reported before the partial file is created: from here on Ctrl-C must clean up.
             if progress.phase == .downloading, progress.bytes == 0 { TemporaryFiles.installSignalHandlers() }
             bar.update(progress)
-        })
+        }, notice: { printToStandardError("note: \($0)") })
     }
 }
 

@@ -28,12 +28,18 @@ struct CLI {
         return p
     }
 
+    /// Runs the tool; `environment` entries are added to (or, with a nil value, removed from) this process's.
     @discardableResult
-    static func run(_ arguments: [String], cwd: URL? = nil) throws -> Result {
+    static func run(_ arguments: [String], cwd: URL? = nil, environment: [String: String?] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
         if let cwd { process.currentDirectoryURL = cwd }
+        if !environment.isEmpty {
+            var merged = ProcessInfo.processInfo.environment
+            for (name, value) in environment { merged[name] = value }
+            process.environment = merged
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -58,6 +64,15 @@ struct CLI {
         let lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: true)
         XCTAssertEqual(lines.count, 1, "stderr should be one line: \(r.stderr)", file: file, line: line)
         XCTAssertTrue(r.stderr.contains(mentions), "stderr should mention \(mentions): \(r.stderr)", file: file, line: line)
+    }
+
+    /// Asserts an argument error: exit 64, `Error:` naming `mentions` on the first line, then the usage.
+    static func assertArgumentError(_ r: Result, mentions: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(r.status, 64, "exit status; stderr: \(r.stderr)", file: file, line: line)
+        let first = r.stderr.split(separator: "\n").first.map(String.init) ?? ""
+        XCTAssertTrue(first.hasPrefix("Error: ") && first.contains(mentions), "the first line should name \(mentions): \(r.stderr)",
+                      file: file, line: line)
+        XCTAssertTrue(r.stderr.contains("Usage: convnext "), "the usage should follow: \(r.stderr)", file: file, line: line)
     }
 
     private final class Marker {}

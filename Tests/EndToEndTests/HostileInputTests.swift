@@ -215,8 +215,12 @@ final class HostileInputTests: XCTestCase {
 
     func testOddSizedAndShortNV12Frames() throws {
         let frame = try input("frame.nv12", Data(count: 64 * 64 * 3 / 2))
+        // Sizes no frame can have are argument errors: exit 64, the flag named, the usage.
         for size in ["63x64", "64x63", "0x0", "64", "axb", "-64x64", "64x64x2", "99999999x2"] {
-            try expectCleanFailure(["classify", Self.tinyModel, frame, "--nv12=\(size)"], "--nv12 \(size)")
+            let r = try run(["classify", Self.tinyModel, frame, "--nv12=\(size)"])
+            XCTAssertFalse(r.timedOut || r.signalled, "--nv12 \(size): \(r.stderr)")
+            XCTAssertEqual(r.status, 64, "--nv12 \(size): \(r.stderr)")
+            XCTAssertTrue(r.stderr.hasPrefix("Error: --nv12"), "--nv12 \(size): \(r.stderr)")
         }
         let short = try input("short.nv12", Data(count: 64 * 64))
         try expectCleanFailure(["classify", Self.tinyModel, short, "--nv12", "64x64"], "short frame")

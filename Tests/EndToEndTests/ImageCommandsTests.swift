@@ -99,8 +99,8 @@ final class ImageCommandsTests: XCTestCase {
         let out = folder.appendingPathComponent("x.f32").path
         for flags in [["--crop-pct", "0"], ["--mean", "1,2"], ["--std", "0.2,0,0.2"], ["--size", "0"]] {
             let r = try run(["preprocess", image, "--output-tensor", out] + flags)
-            XCTAssertEqual(r.status, 1, "\(flags): \(r.stderr)")
-            XCTAssertEqual(r.errorLines.count, 1, r.stderr)
+            XCTAssertEqual(r.status, 64, "\(flags): an argument error; \(r.stderr)")
+            XCTAssertTrue(r.stderr.hasPrefix("Error: \(flags[0])"), r.stderr)
         }
         let r = try run(["preprocess", image, "--output-tensor", out, "--interpolation", "lanczos"])
         XCTAssertNotEqual(r.status, 0)
@@ -176,11 +176,17 @@ final class ImageCommandsTests: XCTestCase {
         // A frame of another size is converted to RGB and preprocessed like a photo.
         r = try run(["classify", Self.tinyModel, frame, "--nv12", "32x128", "--nv12-range", "video", "--top", "2"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        for (size, word) in [("62x64", "holds 6144 bytes, expected 5952"), ("64x66", "expected 6336"), ("63x64", "even"), ("64", "WIDTHxHEIGHT")] {
+        for (size, word) in [("62x64", "holds 6144 bytes, expected 5952"), ("64x66", "expected 6336")] {
             r = try run(["classify", Self.tinyModel, frame, "--nv12", size])
             XCTAssertEqual(r.status, 1, size)
             XCTAssertEqual(r.errorLines.count, 1, r.stderr)
             XCTAssertTrue(r.stderr.contains(word), "\(size): \(r.stderr)")
+        }
+        // A size that no frame can have is an argument error (exit 64 with the usage).
+        for (size, word) in [("63x64", "even"), ("64", "WIDTHxHEIGHT")] {
+            r = try run(["classify", Self.tinyModel, frame, "--nv12", size])
+            XCTAssertEqual(r.status, 64, size)
+            XCTAssertTrue(r.stderr.hasPrefix("Error: --nv12") && r.stderr.contains(word), "\(size): \(r.stderr)")
         }
     }
 

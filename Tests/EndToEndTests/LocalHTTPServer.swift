@@ -21,6 +21,12 @@ final class LocalHTTPServer: @unchecked Sendable {
         case unsized(Data, sentBytes: Int)
         /// 200 announcing the whole `Data`, sending `sentBytes`, then waiting until `stop()`.
         case stall(Data, sentBytes: Int)
+        /// Without a Range header as `truncated`; `Range: bytes=N-` gets 206 with the rest from byte N.
+        case resumable(Data, firstSentBytes: Int)
+        /// Without a Range header as `truncated`; with one, 200 and the whole file (Range ignored).
+        case rangeIgnored(Data, firstSentBytes: Int)
+        /// 302 to `location`.
+        case redirect(String)
     }
 
     let port: UInt16
@@ -28,6 +34,7 @@ final class LocalHTTPServer: @unchecked Sendable {
     private let lock = NSLock()
     private var routes: [String: Response] = [:]
     private var log: [String] = []
+    private var heads: [String] = []
     private var stopped = false
     private let release = DispatchSemaphore(value: 0)
 
@@ -82,6 +89,13 @@ final class LocalHTTPServer: @unchecked Sendable {
         return log
     }
 
+    /// The request heads (request line and headers) received so far, in order.
+    var requestHeads: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return heads
+    }
+
     /// Stops accepting and releases stalled connections.
     func stop() {
         lock.lock()
@@ -129,14 +143,21 @@ final class LocalHTTPServer: @unchecked Sendable {
             head.append(contentsOf: buffer[0..<n])
             if head.count >= 4, String(decoding: head, as: UTF8.self).contains("\r\n\r\n") { break }
         }
-        let requestLine = String(decoding: head, as: UTF8.self).split(separator: "\r\n").first ?? ""
+        let headText = String(String(decoding: head, as: UTF8.self).split(separator: "\r\n\r\n", maxSplits: 1).first ?? "")
+        let requestLine = headText.split(separator: "\r\n").first ?? ""
         let parts = requestLine.split(separator: " ")
-        let target = parts.count >= 2 ? String(parts[1]) : "/"
+        var target = parts.count >= 2 ? String(parts[1]) : "/"
+        // A proxy request names the whole URL (absolute form): serve its path, as a forwarding proxy would.
+        if target.hasPrefix("http://"), let slash = target.dropFirst(7).firstIndex(of: "/") {
+            target = String(target[slash...])
+        }
         let path = String(target.split(separator: "?", maxSplits: 1).first ?? "")
         lock.lock()
         log.append(path)
+        heads.append(headText)
         let response = routes[path] ?? .status(404)
         lock.unlock()
+        let rangeStart = Self.rangeStart(in: headText)
 
         switch response {
         case .file(let data):
@@ -156,12 +177,36 @@ final class LocalHTTPServer: @unchecked Sendable {
             send(client, header(200, length: data.count))
             send(client, data.prefix(sent))
             _ = release.wait(timeout: .now() + 30)
+        case .resumable(let data, let sent):
+            if let start = rangeStart, start < data.count {
+                send(client, header(206, length: data.count - start, extra: "Content-Range: bytes \(start)-\(data.count - 1)/\(data.count)\r\n"))
+                send(client, data.suffix(from: data.startIndex + start))
+            } else {
+                send(client, header(200, length: data.count, extra: "ETag: \"v1\"\r\n"))
+                send(client, data.prefix(sent))
+            }
+        case .rangeIgnored(let data, let sent):
+            send(client, header(200, length: data.count))
+            send(client, rangeStart == nil ? data.prefix(sent) : data)
+        case .redirect(let location):
+            send(client, header(302, length: 0, extra: "Location: \(location)\r\n"))
         }
     }
 
-    private func header(_ code: Int, length: Int?) -> Data {
-        let reason = code == 200 ? "OK" : code == 404 ? "Not Found" : "Error"
-        var text = "HTTP/1.1 \(code) \(reason)\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n"
+    /// N of a `Range: bytes=N-` header, if the request has one.
+    private static func rangeStart(in head: String) -> Int? {
+        for line in head.split(separator: "\r\n") where line.lowercased().hasPrefix("range:") {
+            let value = line.dropFirst(6).trimmingCharacters(in: .whitespaces)
+            guard value.hasPrefix("bytes="), value.hasSuffix("-") else { return nil }
+            return Int(value.dropFirst(6).dropLast())
+        }
+        return nil
+    }
+
+    private func header(_ code: Int, length: Int?, extra: String = "") -> Data {
+        let reasons = [200: "OK", 206: "Partial Content", 302: "Found", 404: "Not Found"]
+        let reason = reasons[code] ?? "Error"
+        var text = "HTTP/1.1 \(code) \(reason)\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n" + extra
         if let length { text += "Content-Length: \(length)\r\n" }
         return Data((text + "\r\n").utf8)
     }

@@ -172,10 +172,10 @@ final class ShardedEvalCLITests: XCTestCase {
         CLI.assertOneLineFailure(try run(base + ["--shard", "/4"], environment: ["JOB_COMPLETION_INDEX": "4"]), mentions: "0 to 3")
         CLI.assertOneLineFailure(try run(base + ["--shard", "/4"], environment: ["JOB_COMPLETION_INDEX": "x"]), mentions: "not a whole number")
         for bad in ["3/3", "-1/3", "1/0", "a/b", "1", "1/2/3"] {
-            CLI.assertOneLineFailure(try CLI.run(base + ["--shard=\(bad)"]), mentions: "--shard")
+            CLI.assertArgumentError(try CLI.run(base + ["--shard=\(bad)"]), mentions: "--shard")
         }
         CLI.assertOneLineFailure(try CLI.run(base + ["--shard", "30/40"]), mentions: "has none")
-        CLI.assertOneLineFailure(try CLI.run(base + ["--results-file", path("r.txt")]), mentions: ".csv or .json")
+        CLI.assertArgumentError(try CLI.run(base + ["--results-file", path("r.txt")]), mentions: ".csv or .json")
         CLI.assertOneLineFailure(try CLI.run(base + ["--output", path("no/such/dir/x.json")]), mentions: "does not exist")
         CLI.assertOneLineFailure(try CLI.run(base + ["--predictions", scratch.path]), mentions: "is a folder")
     }

@@ -339,8 +339,16 @@ final class ZooDownloadTests: XCTestCase {
         let noSource = try CLI.run(["download", "tiny", "--source", "github"] + cliOptions)
         CLI.assertOneLineFailure(noSource, mentions: "convnext_tiny.in12k_ft_in1k has no github source")
 
+        // Both sources fail: a note for the first (falling back to the hub), the error of the last.
         let missingOnServer = try CLI.run(["download", "atto"] + cliOptions)
-        CLI.assertOneLineFailure(missingOnServer, mentions: "v0.1-rsb-weights/convnext_atto_d2-01bb0f51.pth: HTTP 404")
+        XCTAssertEqual(missingOnServer.status, 1)
+        let lines = missingOnServer.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 2, missingOnServer.stderr)
+        XCTAssertTrue(lines.first?.hasPrefix("note: convnext_atto.d2_in1k: the github source failed") == true
+                      && lines.first?.contains("convnext_atto_d2-01bb0f51.pth: HTTP 404") == true
+                      && lines.first?.hasSuffix("trying hub") == true, missingOnServer.stderr)
+        XCTAssertTrue(lines.last?.hasPrefix("error: ") == true
+                      && lines.last?.contains("convnext_atto.d2_in1k/resolve/main/model.safetensors: HTTP 404") == true, missingOnServer.stderr)
         XCTAssertEqual(cacheContents(), [])
     }
 

@@ -71,14 +71,16 @@ extension ExecutionPlan {
 
     /// Runs `body(thread, rows)` over chunks of image rows. Threads take chunks from a shared counter,
     /// so a thread the OS delays costs at most one chunk; with several threads the chunks shrink so
-    /// that each thread gets about two, even for 7-row stages.
+    /// that each thread gets about two, even for 7-row stages. The calling thread (part 0) always
+    /// runs the first chunk, so its profile sees every layer kind.
     private func forEachChunk(_ height: Int, _ rowsPerChunk: Int, threads: Int, arena: ExecutionArena,
                               _ body: (Int, Range<Int>) -> Void) {
         let per = threads > 1 ? max(1, min(rowsPerChunk, (height + 2 * threads - 1) / (2 * threads))) : rowsPerChunk
         let chunks = (height + per - 1) / per
         let counter = arena.chunkCounter
-        counter.pointee = 0
+        counter.pointee = 1
         arena.parallel(min(threads, chunks)) { t in
+            if t == 0 { body(0, 0..<min(height, per)) }
             while true {
                 let c = Int(cnxq_atomic_add_i32(counter, 1)) - 1
                 if c >= chunks { break }

@@ -3,8 +3,8 @@ import Foundation
 
 extension ImageDecoder {
     /// Decodes any PNG (grey, palette, RGB, with or without alpha, 1 to 16 bits) to RGB8 with
-    /// libspng: alpha and transparency are dropped, 16-bit samples keep their high byte, gamma
-    /// is not applied (as Pillow).
+    /// libspng, as Pillow's `convert("RGB")`: alpha and transparency are dropped, gamma is not
+    /// applied, 16-bit samples keep their high byte except 16-bit grey, which is clamped to 255.
     static func decodePNG(_ bytes: UnsafeRawBufferPointer, path: String) throws -> RGBImage {
         guard let base = bytes.baseAddress else {
             throw ConvNeXtError.invalidInput(path: path, reason: "the image file is empty")
@@ -37,6 +37,9 @@ extension ImageDecoder {
         }
         try checkDimensions(width: Int(header.width), height: Int(header.height), path: path, format: "PNG")
 
+        if header.color_type == UInt8(SPNG_COLOR_TYPE_GRAYSCALE.rawValue), header.bit_depth == 16 {
+            return try decodeGrey16(ctx, width: Int(header.width), height: Int(header.height), fail: fail, path: path)
+        }
         let format = Int32(SPNG_FMT_RGB8.rawValue)
         var size = 0
         let sizeStatus = spng_decoded_image_size(ctx, format, &size)
@@ -50,6 +53,33 @@ extension ImageDecoder {
             spng_decode_image(ctx, out.baseAddress, size, format, 0)
         }
         guard status == 0 else { throw fail(status, "image data") }
+        return RGBImage(width: w, height: h, pixels: pixels)
+    }
+
+    /// 16-bit grey as Pillow 13 has it: mode `I;16`, whose conversion to RGB saturates each value at
+    /// 255 (it does not scale by 257 nor keep the high byte), so 256...65535 all become white.
+    private static func decodeGrey16(_ ctx: OpaquePointer, width w: Int, height h: Int,
+                                     fail: (Int32, String) -> ConvNeXtError, path: String) throws -> RGBImage {
+        // RAW keeps the file's big-endian samples and applies no tRNS, like Pillow's convert("RGB").
+        let format = Int32(SPNG_FMT_RAW.rawValue)
+        var size = 0
+        let sizeStatus = spng_decoded_image_size(ctx, format, &size)
+        guard sizeStatus == 0 else { throw fail(sizeStatus, "size") }
+        guard size == w * h * 2 else {
+            throw ConvNeXtError.invalidInput(path: path, reason: "corrupt PNG (decoded size \(size) does not match \(w)x\(h) 16-bit grey)")
+        }
+        var samples = [UInt8](repeating: 0, count: size)
+        let status = samples.withUnsafeMutableBytes { out in
+            spng_decode_image(ctx, out.baseAddress, size, format, 0)
+        }
+        guard status == 0 else { throw fail(status, "image data") }
+        var pixels = [UInt8](repeating: 0, count: w * h * 3)
+        for i in 0..<(w * h) {
+            let value = UInt8(min(Int(samples[2 * i]) << 8 | Int(samples[2 * i + 1]), 255))
+            pixels[3 * i] = value
+            pixels[3 * i + 1] = value
+            pixels[3 * i + 2] = value
+        }
         return RGBImage(width: w, height: h, pixels: pixels)
     }
 }

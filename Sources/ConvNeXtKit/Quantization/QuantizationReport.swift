@@ -34,8 +34,11 @@ public struct QuantizationReport: Sendable, Codable {
     public var raisedPoints: [String]
 
     /// The vendor-style table: Node, ON, Type, Cosine Similarity, Threshold.
+    ///
+    /// hb_mapper's ON column says BPU or CPU; here both run on the host CPU, so ON says which kernels:
+    /// `int` (integer GEMMs, the nodes the vendor puts on the BPU) or `float` (float32, its CPU nodes).
     public var text: String {
-        var lines: [String] = []
+        var lines: [String] = ["ON: int = integer kernels (hb_mapper: BPU), float = float32 kernels (hb_mapper: CPU); both run on this CPU"]
         let nodeWidth = max(40, rows.map { nodeLabel($0).count }.max() ?? 0)
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
         lines.append(pad("Node", nodeWidth) + "  " + pad("ON", 5) + "  " + pad("Type", 6) + "  " + pad("Cosine Similarity", 17) + "  Threshold")

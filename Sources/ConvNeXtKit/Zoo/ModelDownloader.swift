@@ -12,14 +12,21 @@ public struct DownloadOptions: Sendable {
     public var timeout: TimeInterval
     /// Called as the download goes (on a background queue).
     public var progress: (@Sendable (DownloadProgress) -> Void)?
+    /// Called with one line when the default source failed and the next one is tried.
+    public var notice: (@Sendable (String) -> Void)?
+    /// Proxies, the hub endpoint and its token (default: this process's environment).
+    public var network: NetworkEnvironment
 
     public init(source: String? = nil, baseURL: String? = nil, force: Bool = false, timeout: TimeInterval = 60,
-                progress: (@Sendable (DownloadProgress) -> Void)? = nil) {
+                network: NetworkEnvironment = .current, progress: (@Sendable (DownloadProgress) -> Void)? = nil,
+                notice: (@Sendable (String) -> Void)? = nil) {
         self.source = source
         self.baseURL = baseURL
         self.force = force
         self.timeout = timeout
+        self.network = network
         self.progress = progress
+        self.notice = notice
     }
 }
 
@@ -57,6 +64,8 @@ public struct DownloadResult: Sendable {
     public var sha256: String
     public var bytes: Int64
     public var parameterCount: Int
+    /// How often a dropped transfer was continued with a Range request.
+    public var resumes = 0
 }
 
 /// Fetches registry entries into the cache: to a temporary file beside the final one, verified
@@ -78,17 +87,49 @@ public enum ModelDownloader {
     }
 
     /// Downloads and verifies `entry` unless a verified copy is cached.
+    ///
+    /// With no source asked for, the entry's sources are tried in order (`sourceNames`): when one
+    /// fails, `options.notice` hears why and the next is tried; the last failure is thrown.
     public static func download(_ entry: ZooEntry, cache: ModelCache, options: DownloadOptions = DownloadOptions()) throws -> DownloadResult {
-        let source = try chooseSource(entry, requested: options.source)
+        let first = try chooseSource(entry, requested: options.source)
+        if options.source == nil {
+            // A verified copy from any source counts: no fallback download when one is cached.
+            for source in entry.sourceNames where !options.force {
+                if let file = entry.sources[source], let cached = cachedResult(entry, source: source, file: file, cache: cache) {
+                    return cached
+                }
+            }
+        }
+        let candidates = options.source == nil ? entry.sourceNames : [first]
+        for (position, source) in candidates.enumerated() {
+            do {
+                return try download(entry, source: source, cache: cache, options: options)
+            } catch let error as ConvNeXtError where position + 1 < candidates.count {
+                options.notice?("\(entry.id): the \(source) source failed (\(error.description)); trying \(candidates[position + 1])")
+            }
+        }
+        throw ConvNeXtError.usage("\(entry.id) has no sources")
+    }
+
+    /// The cached, verified file of `entry` from `source`, if there is one.
+    private static func cachedResult(_ entry: ZooEntry, source: String, file: ZooFile, cache: ModelCache) -> DownloadResult? {
+        let final = cache.path(for: entry, file: file)
+        guard cache.isVerified(path: final, entry: entry, file: file),
+              let marker = VerificationMarker.read(from: ModelCache.markerPath(for: final)) else { return nil }
+        return DownloadResult(entry: entry, source: source, path: final.path, url: file.url, wasCached: true,
+                              sha256: marker.sha256, bytes: marker.size, parameterCount: marker.params)
+    }
+
+    /// Downloads and verifies `entry` from one source unless a verified copy is cached.
+    private static func download(_ entry: ZooEntry, source: String, cache: ModelCache, options: DownloadOptions) throws -> DownloadResult {
         guard let file = entry.sources[source] else { throw ConvNeXtError.usage("\(entry.id) has no source '\(source)'") }
         let final = cache.path(for: entry, file: file)
-        if !options.force, cache.isVerified(path: final, entry: entry, file: file),
-           let marker = VerificationMarker.read(from: ModelCache.markerPath(for: final)) {
-            return DownloadResult(entry: entry, source: source, path: final.path, url: file.url, wasCached: true,
-                                  sha256: marker.sha256, bytes: marker.size, parameterCount: marker.params)
-        }
-        let url = try options.baseURL.map { try rebase(file.url, onto: $0) } ?? URL(string: file.url)
-        guard let url else { throw ConvNeXtError.usage("\(entry.id): '\(file.url)' is not a URL") }
+        if !options.force, let cached = cachedResult(entry, source: source, file: file, cache: cache) { return cached }
+        // HF_ENDPOINT moves the hub (as for huggingface_hub); --base-url then moves any source.
+        let sourceURL = source == "hub" ? options.network.hubURL(file.url) : file.url
+        let url = try options.baseURL.map { try rebase(sourceURL, onto: $0) } ?? URL(string: sourceURL)
+        guard let url else { throw ConvNeXtError.usage("\(entry.id): '\(sourceURL)' is not a URL") }
+        let headers = source == "hub" ? options.network.hubHeaders(for: url) : [:]
 
         let folder = final.deletingLastPathComponent()
         // Folders this download creates, deepest first, removed again if it fails.
@@ -133,7 +174,8 @@ public enum ModelDownloader {
         let marker: VerificationMarker
         do {
             fetched = try HTTPFileFetcher.fetch(url: url, to: temp.path, maxBytes: maximumBytes(entry: entry, file: file),
-                                                timeout: options.timeout, progress: onBytes)
+                                                timeout: options.timeout, headers: headers, network: options.network,
+                                                progress: onBytes)
             transferSeconds = Date().timeIntervalSince(started)
             phase(.verifying, fetched.bytes, fetched.bytes, elapsed: transferSeconds)
             marker = try ModelVerifier.verify(path: temp.path, entry: entry, file: file, displayName: url.absoluteString,
@@ -156,7 +198,7 @@ public enum ModelDownloader {
         // The rate shown is the transfer's, without the verification time.
         phase(.done, fetched.bytes, fetched.bytes, elapsed: transferSeconds)
         return DownloadResult(entry: entry, source: source, path: final.path, url: url.absoluteString, wasCached: false,
-                              sha256: fetched.sha256, bytes: fetched.bytes, parameterCount: marker.params)
+                              sha256: fetched.sha256, bytes: fetched.bytes, parameterCount: marker.params, resumes: fetched.resumes)
     }
 
     /// The requested source, or the entry's default; a clear error when the entry lacks it.
