@@ -215,6 +215,19 @@ AMX_EMU void amx_emu_mask_cvtusepi32_storeu_epi8(void *p, __mmask16 m, amx_emu_s
     for (int l = 0; l < 16; l++)
         if ((m >> l) & 1) ((uint8_t *)p)[l] = (uint32_t)a.i[l] > 255u ? 255 : (uint8_t)a.i[l];
 }
+/// vpmovdb (truncation of each lane to its low byte) and a masked byte store of the result.
+typedef struct {
+    uint8_t b[16];
+} amx_emu_b16;
+AMX_EMU amx_emu_b16 amx_emu_cvtepi32_epi8(amx_emu_si a) {
+    amx_emu_b16 r;
+    for (int l = 0; l < 16; l++) r.b[l] = (uint8_t)a.i[l];
+    return r;
+}
+AMX_EMU void amx_emu_mask_storeu_epi8(void *p, __mmask16 m, amx_emu_b16 a) {
+    for (int l = 0; l < 16; l++)
+        if ((m >> l) & 1) ((uint8_t *)p)[l] = a.b[l];
+}
 
 #define __m512 amx_emu_ps
 #define __m512i amx_emu_si
@@ -244,6 +257,8 @@ AMX_EMU void amx_emu_mask_cvtusepi32_storeu_epi8(void *p, __mmask16 m, amx_emu_s
 #undef _mm512_and_si512
 #undef _mm512_srli_epi32
 #undef _mm512_mask_cvtusepi32_storeu_epi8
+#undef _mm512_cvtepi32_epi8
+#undef _mm_mask_storeu_epi8
 #define _mm512_set1_ps amx_emu_set1_ps
 #define _mm512_loadu_ps amx_emu_loadu_ps
 #define _mm512_load_ps amx_emu_load_ps
@@ -270,5 +285,7 @@ AMX_EMU void amx_emu_mask_cvtusepi32_storeu_epi8(void *p, __mmask16 m, amx_emu_s
 #define _mm512_and_si512 amx_emu_and_si512
 #define _mm512_srli_epi32 amx_emu_srli_epi32
 #define _mm512_mask_cvtusepi32_storeu_epi8 amx_emu_mask_cvtusepi32_storeu_epi8
+#define _mm512_cvtepi32_epi8 amx_emu_cvtepi32_epi8
+#define _mm_mask_storeu_epi8 amx_emu_mask_storeu_epi8
 // The kernels' target("amx-tile,...") and target("avx512f,...") attributes become baseline x86-64.
 #define target(...) target("sse2")

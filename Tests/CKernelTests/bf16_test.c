@@ -180,6 +180,44 @@ static int test_rounding(size_t *cases) {
     return ok;
 }
 
+/// The AVX512-BF16 A prologue (cnxk_bf16_rounding) against cnxk_bf16_round_rows: every bit
+/// pattern class (random words, so NaNs, infinities and subnormals too), every row length up to
+/// 70 (vector bodies and masked tails), strided rows; the elements between rows stay untouched.
+static int test_round_rows(cnxk_bf16_round_fn fn, size_t *cases) {
+    enum { ROWS = 3, MAX_LEN = 70, LDA = MAX_LEN + 5, LDO = MAX_LEN + 7 };
+    float a[ROWS * LDA];
+    uint16_t want[ROWS * LDO], got[ROWS * LDO];
+    int ok = 1;
+    size_t n = 0;
+    for (int round = 0; round < 40; round++) {
+        for (size_t i = 0; i < ROWS * LDA; i++) {
+            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+            uint32_t u = (uint32_t)(rng >> 17);
+            // A quarter tiny exponents (subnormals, zeros), a quarter NaN/infinity, the rest anything.
+            if ((i & 3) == 1) u &= 0x807fffffu;
+            if ((i & 3) == 2) u |= 0x7f800000u;
+            a[i] = float_of(u);
+        }
+        for (size_t k = 1; k <= MAX_LEN; k++, n++) {
+            memset(want, 0xa5, sizeof want);
+            memset(got, 0xa5, sizeof got);
+            cnxk_bf16_round_rows(a, LDA, ROWS, k, want, LDO);
+            fn(a, LDA, ROWS, k, got, LDO);
+            if (memcmp(want, got, sizeof want) != 0) {
+                for (size_t i = 0; i < ROWS * LDO; i++)
+                    if (want[i] != got[i]) {
+                        snprintf(case_name, case_size, "bf16 round rows k=%zu round=%d element %zu", k, round, i);
+                        fail("rounded bits", got[i], want[i], 0);
+                        break;
+                    }
+                ok = 0;
+            }
+        }
+    }
+    *cases = n;
+    return ok;
+}
+
 // ---------------------------------------------------------------------------------------------
 // GEMM tiles.
 
@@ -349,6 +387,16 @@ void bf16_tests(int *passed, int *failed, char *case_buf, size_t case_len) {
     const int rounding_ok = test_rounding(&cases);
     printf("%s bf16 rounding cnxk_bf16_from_f32 (%zu cases)\n", rounding_ok ? "PASS" : "FAIL", cases);
     rounding_ok ? ++*passed : ++*failed;
+#if defined(__x86_64__)
+    if (cnxk_cpu_has(CNXK_ISA_AVX512BF16)) {
+        cases = 0;
+        const int round_ok = test_round_rows(cnxk_bf16_rounding(CNXK_ISA_AVX512BF16), &cases);
+        printf("%s bf16 round rows, AVX512-BF16 prologue (%zu cases)\n", round_ok ? "PASS" : "FAIL", cases);
+        round_ok ? ++*passed : ++*failed;
+    } else {
+        printf("SKIP: bf16 round rows, AVX512-BF16 prologue (this CPU lacks avx512bf16)\n");
+    }
+#endif
     for (size_t i = 0; i < COUNT(kernels); i++) {
         const bf16_kernel *kn = &kernels[i];
         if (test_native_only && kn->isa < 0) {

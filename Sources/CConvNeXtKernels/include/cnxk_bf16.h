@@ -78,6 +78,14 @@ void cnxk_bf16_pack_panel(const float *w, size_t ldw, size_t k, size_t columns, 
 /// (cnxk_bf16_from_f32): the A prologue of every bf16 GEMM, whatever the ISA of its tiles.
 void cnxk_bf16_round_rows(const float *a, size_t lda, size_t rows, size_t k, uint16_t *out, size_t ldo);
 
+/// cnxk_bf16_round_rows's signature.
+typedef void (*cnxk_bf16_round_fn)(const float *a, size_t lda, size_t rows, size_t k, uint16_t *out, size_t ldo);
+
+/// The fastest rounding prologue for bf16 tiles of ISA `isa` (a cnxk_isa): vcvtneps2bf16 for
+/// AVX512-BF16 and AMX tiles on a CPU with AVX512-BF16, else cnxk_bf16_round_rows. Every
+/// variant gives cnxk_bf16_round_rows's bits.
+cnxk_bf16_round_fn cnxk_bf16_rounding(int32_t isa);
+
 #ifdef __cplusplus
 }
 #endif

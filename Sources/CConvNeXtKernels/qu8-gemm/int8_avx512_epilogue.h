@@ -28,14 +28,20 @@ CNXQ_AVX512_EPILOGUE __m512 cnxq_avx512_gelu(__m512 v) {
     return _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_mul_ps(av, p));
 }
 
-/// Same operations as cnxq_quantize_scalar.
+/// cnxq_quantize_scalar's result with two operations fewer: it clamps to one past each bound,
+/// rounds, then clamps the integer; clamping to the bounds themselves (integers) before rounding
+/// gives the same value for every input, NaN included (maxps returns its second operand).
 CNXQ_AVX512_EPILOGUE __m512i cnxq_avx512_quantize(__m512 x, const cnxq_epilogue *ep, int32_t qmax) {
     __m512 t = _mm512_mul_ps(x, _mm512_set1_ps(ep->inv_scale));
-    t = _mm512_max_ps(t, _mm512_set1_ps((float)(-ep->zero_point) - 1.0f));
-    t = _mm512_min_ps(t, _mm512_set1_ps((float)(qmax - ep->zero_point) + 1.0f));
-    __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(t), _mm512_set1_epi32(ep->zero_point));
-    q = _mm512_max_epi32(q, _mm512_setzero_si512());
-    return _mm512_min_epi32(q, _mm512_set1_epi32(qmax));
+    t = _mm512_max_ps(t, _mm512_set1_ps((float)(-ep->zero_point)));
+    t = _mm512_min_ps(t, _mm512_set1_ps((float)(qmax - ep->zero_point)));
+    return _mm512_add_epi32(_mm512_cvtps_epi32(t), _mm512_set1_epi32(ep->zero_point));
+}
+
+/// Stores the low bytes of 16 values (mask): register-form vpmovdb and a masked byte store,
+/// which Zen 4 runs faster than the memory form of vpmovusdb (the values are in range already).
+CNXQ_AVX512_EPILOGUE void cnxq_avx512_store_bytes(uint8_t *out, __mmask16 mask, __m512i q) {
+    _mm_mask_storeu_epi8(out, mask, _mm512_cvtepi32_epi8(q));
 }
 
 /// Writes 16 columns (mask) of one output row from their biased values v.
@@ -53,12 +59,12 @@ CNXQ_AVX512_EPILOGUE void cnxq_avx512_store(const int kind, const cnxq_epilogue 
         _mm512_mask_storeu_ps((float *)ep->out + offset, mask, cnxq_avx512_gelu(v));
         break;
     case CNXQ_OUT_GELU_U8:
-        _mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)ep->out + offset, mask, cnxq_avx512_quantize(cnxq_avx512_gelu(v), ep, 255));
+        cnxq_avx512_store_bytes((uint8_t *)ep->out + offset, mask, cnxq_avx512_quantize(cnxq_avx512_gelu(v), ep, 255));
         break;
     case CNXQ_OUT_GELU_U16: {
         __m512i q = cnxq_avx512_quantize(cnxq_avx512_gelu(v), ep, 65535);
-        _mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)ep->out + offset, mask, _mm512_srli_epi32(q, 8));
-        _mm512_mask_cvtusepi32_storeu_epi8(ep->out_lo + offset, mask, _mm512_and_si512(q, _mm512_set1_epi32(255)));
+        cnxq_avx512_store_bytes((uint8_t *)ep->out + offset, mask, _mm512_srli_epi32(q, 8));
+        cnxq_avx512_store_bytes(ep->out_lo + offset, mask, q);
         break;
     }
     default:

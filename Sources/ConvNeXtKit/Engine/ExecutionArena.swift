@@ -2,10 +2,12 @@ import CConvNeXtKernels
 import Foundation
 
 /// Per-thread scratch of a GEMM call: float tiles before a shared epilogue (quantised outputs of
-/// float layers) and the row offsets of a fused float store.
+/// float layers), the row offsets of a fused float store, and the bf16-rounded A rows of a bf16
+/// layer (nil when the program has none).
 struct GEMMScratch {
     let floats: UnsafeMutablePointer<Float>
     let rowOffsets: UnsafeMutablePointer<Int>
+    let bf16: UnsafeMutablePointer<UInt16>?
 }
 
 /// Scratch memory of one inference at a time, and the thread team that runs it: the runtime's one
@@ -49,9 +51,11 @@ final class ExecutionArena: @unchecked Sendable {
         chunkFloat = (0..<threads).map { _ in floats(plan.chunkFloatCount) }
         chunkA = (0..<threads).map { _ in raw(plan.chunkABytes) }
         chunkH = (0..<threads).map { _ in raw(plan.chunkHBytes) }
+        let bf16Elements = plan.gemmScratchBF16Elements
         gemmScratch = (0..<threads).map { _ in
             GEMMScratch(floats: floats(plan.gemmScratchFloats),
-                        rowOffsets: raw(plan.maxChunkPixels * MemoryLayout<Int>.stride).assumingMemoryBound(to: Int.self))
+                        rowOffsets: raw(plan.maxChunkPixels * MemoryLayout<Int>.stride).assumingMemoryBound(to: Int.self),
+                        bf16: bf16Elements > 0 ? raw(bf16Elements * 2).assumingMemoryBound(to: UInt16.self) : nil)
         }
         chunkCounter = raw(4).assumingMemoryBound(to: Int32.self)
         profileSink = raw(LayerKind.allCases.count * 8).assumingMemoryBound(to: UInt64.self)

@@ -71,24 +71,52 @@ extension ExecutionPlan {
 
     /// Runs `body(thread, rows)` over chunks of image rows. Threads take chunks from a shared counter,
     /// so a thread the OS delays costs at most one chunk; with several threads the chunks shrink so
-    /// that each thread gets about two, even for 7-row stages. The calling thread (part 0) always
-    /// runs the first chunk, so its profile sees every layer kind.
+    /// that each thread gets about two, even for 7-row stages. The rows are spread evenly over the
+    /// chunks, the larger ones first (14 rows in 4 chunks: 4, 4, 3, 3, so two threads get 7 each;
+    /// 4, 4, 4, 2 gave one thread 8). The calling thread (part 0) always runs the first chunk, so
+    /// its profile sees every layer kind.
     private func forEachChunk(_ height: Int, _ rowsPerChunk: Int, threads: Int, arena: ExecutionArena,
                               _ body: (Int, Range<Int>) -> Void) {
         let per = threads > 1 ? max(1, min(rowsPerChunk, (height + 2 * threads - 1) / (2 * threads))) : rowsPerChunk
         let chunks = (height + per - 1) / per
+        let base = height / chunks, extra = height % chunks
+        func rows(_ c: Int) -> Range<Int> {
+            let start = c * base + min(c, extra)
+            return start..<(start + base + (c < extra ? 1 : 0))
+        }
         let counter = arena.chunkCounter
         counter.pointee = 1
         arena.parallel(min(threads, chunks)) { t in
-            if t == 0 { body(0, 0..<min(height, per)) }
+            if t == 0 { body(0, rows(0)) }
             while true {
                 let c = Int(cnxq_atomic_add_i32(counter, 1)) - 1
                 if c >= chunks { break }
-                body(t, (c * per)..<min(height, (c + 1) * per))
+                body(t, rows(c))
             }
         }
         // Part 0's wait for the others' last chunks.
         arena.lap(.sync, part: 0)
+    }
+
+    /// Copies `count` consecutive runs of `runBytes` from `from` to runs `toStride` apart: the stem's
+    /// patch gather. The 16- and 4-byte runs of the 4x4 stem (f32, u8) are single loads and stores;
+    /// a `copyMemory` per run took most of the stem's time.
+    @inline(__always)
+    private func copyStridedRuns(from: UnsafeRawPointer, to: UnsafeMutableRawPointer, toStride: Int, count: Int,
+                                 runBytes: Int) {
+        switch runBytes {
+        case 16:
+            for j in 0..<count {
+                (to + j * toStride).storeBytes(of: from.loadUnaligned(fromByteOffset: j * 16, as: SIMD4<UInt32>.self),
+                                               as: SIMD4<UInt32>.self)
+            }
+        case 4:
+            for j in 0..<count {
+                (to + j * toStride).storeBytes(of: from.loadUnaligned(fromByteOffset: j * 4, as: UInt32.self), as: UInt32.self)
+            }
+        default:
+            for j in 0..<count { (to + j * toStride).copyMemory(from: from + j * runBytes, byteCount: runBytes) }
+        }
     }
 
     /// Layer dumps of one block (NHWC, real channels).
@@ -133,15 +161,19 @@ extension ExecutionPlan {
             let src = plane == 0 ? source : sourceLo
             let dstBase = a + plane * planeA
             for i in 0..<rows.count {
-                for ox in 0..<g.w {
-                    let row = dstBase + (i * g.w + ox) * lda * bytes
-                    for c in 0..<cin {
-                        for ky in 0..<k {
-                            let from = src + ((c * channelStride) + (i * k + ky) * inW + ox * k) * bytes
-                            (row + ((c * k + ky) * k) * bytes).copyMemory(from: from, byteCount: k * bytes)
-                        }
+                let firstRow = dstBase + i * g.w * lda * bytes
+                for c in 0..<cin {
+                    for ky in 0..<k {
+                        // One input row segment feeds the same k elements of every output pixel.
+                        let from = src + ((c * channelStride) + (i * k + ky) * inW) * bytes
+                        copyStridedRuns(from: from, to: firstRow + ((c * k + ky) * k) * bytes, toStride: lda * bytes,
+                                        count: g.w, runBytes: k * bytes)
                     }
-                    if lda > kk { (row + kk * bytes).initializeMemory(as: UInt8.self, repeating: 0, count: (lda - kk) * bytes) }
+                }
+                if lda > kk {
+                    for ox in 0..<g.w {
+                        (firstRow + (ox * lda + kk) * bytes).initializeMemory(as: UInt8.self, repeating: 0, count: (lda - kk) * bytes)
+                    }
                 }
             }
         }

@@ -75,13 +75,21 @@ final class ExecutionPlan: @unchecked Sendable {
     /// Upper bound of a chunk's pixels (int8 hidden activations are 4x smaller than float ones).
     static let maxChunkPixelsTarget = 448
 
+    /// Every GEMM of the program, in execution order.
+    var gemms: [PackedGEMM] {
+        [stem] + stages.flatMap { s in (s.downsample.map { [$0] } ?? []) + s.blocks.flatMap { [$0.fc1, $0.fc2] } } + [head]
+    }
+
     var kernelNames: [String] {
         var names: [String] = []
-        for g in [stem] + stages.flatMap({ s in (s.downsample.map { [$0] } ?? []) + s.blocks.flatMap { [$0.fc1, $0.fc2] } }) + [head] {
+        for g in gemms {
             for n in g.kernelNames where !names.contains(n) { names.append(n) }
         }
         return names + [depthwiseKernel.name, layerNormKernel.name]
     }
+
+    /// Per-thread bf16 scratch (rounded A rows) of the largest bf16 layer; 0 without bf16 layers.
+    var gemmScratchBF16Elements: Int { gemms.map { $0.floatLayer?.bf16ScratchElements ?? 0 }.max() ?? 0 }
 
     /// Image rows per chunk for a stage of width `w` whose hidden activations take `hiddenBytes`
     /// per pixel: the byte budget, at most `maxChunkPixelsTarget` pixels, at least one row.

@@ -144,13 +144,14 @@ final class PackedGEMM: @unchecked Sendable {
             }
             let residual = kind == CNXQ_OUT_F32_ADD.rawValue ? epilogue.residual : nil
             floatLayer.run(a: a, lda: kPadded, m: rows, output: .mapped(out, offsets: offsets, residual: residual),
-                           gelu: kind == CNXQ_OUT_GELU_F32.rawValue)
+                           gelu: kind == CNXQ_OUT_GELU_F32.rawValue, bf16Scratch: scratch.bf16)
             return
         }
         var m0 = 0
         while m0 < rows {
             let mc = min(16, rows - m0)
-            floatLayer.run(a: a + m0 * kPadded, lda: kPadded, m: mc, output: .compact(scratch.floats, ldc: nPadded))
+            floatLayer.run(a: a + m0 * kPadded, lda: kPadded, m: mc, output: .compact(scratch.floats, ldc: nPadded),
+                           bf16Scratch: scratch.bf16)
             cnxq_apply_output(&epilogue, m0, m0 + mc, n, scratch.floats, nPadded)
             m0 += mc
         }

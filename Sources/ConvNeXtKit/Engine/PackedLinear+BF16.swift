@@ -18,6 +18,8 @@ extension PackedLinear {
         let panels: [Panel]
         let bias: UnsafePointer<Float>
         let kernelNames: [String]
+        /// The A prologue for the tiles' ISA (`cnxk_bf16_rounding`; the same bits on every ISA).
+        let roundRows: cnxk_bf16_round_fn
         private let storage: AlignedBuffer<UInt16>
         private let biasStorage: AlignedBuffer<Float>
 
@@ -27,6 +29,7 @@ extension PackedLinear {
             let family = KernelTable.family(.bf16GEMM)
             let tileRows = family.map(\.mr).max() ?? 1
             mr = tileRows
+            roundRows = cnxk_bf16_rounding((family.first?.isa ?? .portable).code)
             let widths = KernelTable.panelWidths(paddedColumns: paddedN,
                                                  available: Set(family.filter { $0.mr == tileRows }.map(\.nr)))
             let panelElements = widths.map { cnxk_bf16_panel_elements(k, $0) }
@@ -66,14 +69,22 @@ extension PackedLinear {
     /// then every panel meets the block's rows, so a block and a panel stay in L2 together.
     static let bf16RowBlockElements = 64 << 10
 
-    /// `run` for bf16 storage: each block of A rows is rounded to bf16 (`cnxk_bf16_round_rows`, the
-    /// one rounding of every ISA), then panels outer, row tiles inner, as the f32 layer.
-    func runBF16(_ weights: BF16Weights, a: UnsafePointer<Float>, lda: Int, m: Int, output: Output, gelu: Bool) {
+    /// Elements of the bf16 scratch `run` needs for this layer (one block of A rows).
+    var bf16ScratchElements: Int {
+        guard let bf16 else { return 0 }
+        return max(bf16.mr, Self.bf16RowBlockElements / max(k, 1) / bf16.mr * bf16.mr) * k
+    }
+
+    /// `run` for bf16 storage: each block of A rows is rounded to bf16 (`roundRows`, the one
+    /// rounding of every ISA) into `scratch` (`bf16ScratchElements`; allocated here when nil),
+    /// then panels outer, row tiles inner, as the f32 layer.
+    func runBF16(_ weights: BF16Weights, a: UnsafePointer<Float>, lda: Int, m: Int, output: Output, gelu: Bool,
+                 scratch: UnsafeMutablePointer<UInt16>?) {
         guard m > 0 else { return }
         let mr = weights.mr
         let blockRows = min(m, max(mr, Self.bf16RowBlockElements / max(k, 1) / mr * mr))
-        let rounded = UnsafeMutablePointer<UInt16>.allocate(capacity: blockRows * k)
-        defer { rounded.deallocate() }
+        let rounded = scratch ?? .allocate(capacity: blockRows * k)
+        defer { if scratch == nil { rounded.deallocate() } }
         var tile = cnxk_bf16_gemm_tile()
         tile.k = k
         tile.lda = k
@@ -81,7 +92,7 @@ extension PackedLinear {
         var start = 0
         while start < m {
             let count = min(blockRows, m - start)
-            cnxk_bf16_round_rows(a + start * lda, lda, count, k, rounded, k)
+            weights.roundRows(a + start * lda, lda, count, k, rounded, k)
             for panel in weights.panels {
                 tile.b = panel.b
                 tile.bias = weights.bias + panel.column

@@ -93,8 +93,10 @@ struct PackedLinear: @unchecked Sendable {
 
     /// `C[0..<m] = A[0..<m] W + b`, with GELU fused into the store when `gelu` is set.
     /// Panels outer, row tiles inner: a panel stays in cache while it meets every row.
-    func run(a: UnsafePointer<Float>, lda: Int, m: Int, output: Output, gelu: Bool = false) {
-        if let bf16 { return runBF16(bf16, a: a, lda: lda, m: m, output: output, gelu: gelu) }
+    /// `bf16Scratch` (bf16 storage only): `bf16ScratchElements` elements for the rounded A rows.
+    func run(a: UnsafePointer<Float>, lda: Int, m: Int, output: Output, gelu: Bool = false,
+             bf16Scratch: UnsafeMutablePointer<UInt16>? = nil) {
+        if let bf16 { return runBF16(bf16, a: a, lda: lda, m: m, output: output, gelu: gelu, scratch: bf16Scratch) }
         var tile = cnxk_f32_gemm_tile()
         tile.k = k
         tile.lda = lda
