@@ -48,6 +48,14 @@ CNXK_PEAK_LOOP(peak_avx512, (target("avx512f"), noinline), __m512, "v", AVX512_I
 CNXK_PEAK_LOOP(peak_avx512vnni, (target("avx512f,avx512vnni"), noinline), __m512i, "v", _mm512_set1_epi32,
                VNNI_DPBUSD, _mm512_setzero_si512(), _mm512_add_epi32, VNNI_REDUCE,
                const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-2))
+
+// vdpbf16ps: each of the 16 f32 lanes adds the products of two bf16 pairs (32 multiply-adds per
+// instruction). The bf16 operands are converted from f32 once, outside the loop.
+#define BF16_DPBF16(v) _mm512_dpbf16_ps(v, a, b)
+CNXK_PEAK_LOOP(peak_avx512bf16, (target("avx512f,avx512bf16"), noinline), __m512, "v", AVX512_INIT, BF16_DPBF16,
+               _mm512_setzero_ps(), _mm512_add_ps, _mm512_reduce_add_ps,
+               const __m512bh a = _mm512_cvtne2ps_pbh(_mm512_set1_ps(0.999f), _mm512_set1_ps(0.999f)),
+               b = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-7f), _mm512_set1_ps(1e-7f)))
 #endif
 
 #if defined(CNXK_ARM64)
@@ -63,6 +71,7 @@ double cnxk_peak_ops_per_iteration(int32_t isa) {
     case CNXK_ISA_AVX2: return 12.0 * 8 * 2;
     case CNXK_ISA_AVX512: return 12.0 * 16 * 2;
     case CNXK_ISA_AVX512VNNI: return 12.0 * 64 * 2;
+    case CNXK_ISA_AVX512BF16: return 12.0 * 32 * 2;
     case CNXK_ISA_NEON: return 12.0 * 4 * 2;
     default: return 0;
     }
@@ -75,6 +84,7 @@ float cnxk_peak_loop(int32_t isa, size_t iterations) {
     case CNXK_ISA_AVX2: return peak_avx2(iterations);
     case CNXK_ISA_AVX512: return peak_avx512(iterations);
     case CNXK_ISA_AVX512VNNI: return peak_avx512vnni(iterations);
+    case CNXK_ISA_AVX512BF16: return peak_avx512bf16(iterations);
 #endif
 #if defined(CNXK_ARM64)
     case CNXK_ISA_NEON: return peak_neon(iterations);

@@ -10,8 +10,7 @@ extension KernelTable {
                      "kernel                             shape                     rate"]
         for isa in ISA.allCases where CPUFeatures.has(isa) && cnxk_peak_ops_per_iteration(isa.code) > 0 {
             let rate = peakRate(isa)
-            lines.append(row("peak__\(isa.rawValue)", "register-only loop", isa == .avx512vnni
-                ? String(format: "%7.1f GOP/s (u8 x s8 dot products)", rate) : String(format: "%7.1f GFLOP/s (FMA)", rate)))
+            lines.append(row("peak__\(isa.rawValue)", "register-only loop", peakFormat(isa, rate)))
         }
         for kernel in all {
             guard kernel.runnable else {
@@ -119,6 +118,15 @@ extension KernelTable {
         let seconds = time(5) { sink += cnxk_peak_loop(isa.code, iterations) }
         if sink.isNaN { return 0 }
         return cnxk_peak_ops_per_iteration(isa.code) * Double(iterations) / seconds / 1e9
+    }
+
+    /// The peak's rate with what the loop's instruction is: integer dot products count as GOP/s.
+    private static func peakFormat(_ isa: ISA, _ rate: Double) -> String {
+        switch isa {
+        case .avx512vnni: String(format: "%7.1f GOP/s (u8 x s8 dot products)", rate)
+        case .avx512bf16: String(format: "%7.1f GFLOP/s (bf16 dot products)", rate)
+        default: String(format: "%7.1f GFLOP/s (FMA)", rate)
+        }
     }
 
     private static func filled(_ count: Int) -> AlignedBuffer<Float> {
