@@ -172,23 +172,18 @@ struct BenchCommand: ParsableCommand {
         }
         let options = try preprocess.options(defaults: m.preprocessDefaults)
         try ClassifyCommand.checkInput(m.config, size: options.size, path: m.path)
+        // The classifier's tensors are the ones `convnext classify` feeds the model: one place
+        // turns frames and photos into model inputs.
+        let classifier = try ImageClassifier(loaded: m, options: ImageClassifier.Options(
+            preprocessing: options, nv12Range: preprocess.nv12Range, nv12Upsampling: preprocess.nv12Upsampling))
         let prepare: @Sendable () throws -> [Float]
         let what: String
         if ["nv12", "yuv"].contains(ext) {
             let size = try nv12.map { try NV12Frame.parseSize($0) } ?? (width: m.config.inputWidth, height: m.config.inputHeight)
-            let (range, upsampling) = (preprocess.nv12Range, preprocess.nv12Upsampling)
-            prepare = {
-                let frame = try NV12Frame.read(path: path, width: size.width, height: size.height)
-                if frame.width == options.size && frame.height == options.size {
-                    return frame.modelInput(normalization: options.pixelNormalization, range: range, upsampling: upsampling).data
-                }
-                let rgb = Preprocessor.modelImage(frame.rgbImage(range: range, upsampling: upsampling), options: options)
-                return Preprocessor.normalizedTensor(rgb, mean: options.mean, std: options.std).data
-            }
+            prepare = { classifier.tensor(nv12: try NV12Frame.read(path: path, width: size.width, height: size.height)).data }
             what = "nv12 \(path)"
         } else {
-            let nv12Input = m.nv12Input
-            prepare = { try modelInputs(path: path, options: options, nv12: [nv12Input])[0].data }
+            prepare = { try classifier.tensor(imagePath: path).data }
             what = "image \(path)"
         }
         // Once up front: a bad file is one error line, never a failure inside the timed loop.

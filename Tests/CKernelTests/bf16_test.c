@@ -15,19 +15,10 @@
 // line; built with -DCNXK_TEST_AVX512_EMULATION (scripts/test-c-kernels, x86-64), their source is
 // also tested compiled over scalar emulation of its intrinsics (avx512bf16_emulation.h, emu_*).
 #define _GNU_SOURCE
-#include <math.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include "../../Sources/CConvNeXtKernels/cnxk_internal.h"
 #include "bf16_test.h"
 #include "int8_test.h"
-
-#define COUNT(x) (sizeof(x) / sizeof((x)[0]))
+#include "test_support.h"
 
 #if defined(CNXK_TEST_AVX512_EMULATION) && defined(__x86_64__)
 #define EMULATED(tile) void emu_cnxk_bf16_gemm_##tile##__avx512bf16(const cnxk_bf16_gemm_tile *t);
@@ -64,67 +55,18 @@ static const bf16_kernel kernels[] = {
 
 static char *case_name;
 static size_t case_size;
-static int failures_reported;
 
-static void fail(const char *what, double got, double want, double tol) {
-    if (failures_reported++ < 20)
-        fprintf(stderr, "FAIL %s: %s got %.9g want %.9g (tol %.3g)\n", case_name, what, got, want, tol);
-}
+static void fail(const char *what, double got, double want, double tol) { test_fail_value(case_name, what, got, want, tol); }
 
 // ---------------------------------------------------------------------------------------------
-// Memory: regions that end right before a PROT_NONE page.
+// Memory (guarded regions of test_support.h), random numbers.
 
-typedef struct {
-    unsigned char *base;
-    size_t bytes;
-} region;
-
-static region region_new(size_t bytes) {
-    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    const size_t rounded = (bytes + page - 1) / page * page;
-    unsigned char *p = mmap(NULL, rounded + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED || mprotect(p + rounded, page, PROT_NONE) != 0) {
-        perror("mmap");
-        exit(2);
-    }
-    return (region){p, rounded};
-}
-
-/// The last `bytes` bytes of the region (right before its guard page).
-static void *region_tail(region *r, size_t bytes) {
-    if (bytes > r->bytes) {
-        fprintf(stderr, "region too small\n");
-        exit(2);
-    }
-    return r->base + r->bytes - bytes;
-}
-
-static const uint32_t sentinel_bits = 0x7fc0dead;
 static const uint16_t bf16_nan = 0x7fc0;
-
-static int is_sentinel(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u == sentinel_bits;
-}
-
-static void fill_sentinel(float *p, size_t n) {
-    float s;
-    memcpy(&s, &sentinel_bits, 4);
-    for (size_t i = 0; i < n; i++) p[i] = s;
-}
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 
 /// Uniform in [-1, 1).
-static float frand(void) {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (float)((double)(rng >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-}
-
-static double gelu_exact(double x) { return 0.5 * x * (1.0 + erf(x / sqrt(2.0))); }
+static float frand(void) { return test_frand53(&rng); }
 
 static float float_of(uint32_t u) {
     float x;
@@ -160,8 +102,7 @@ static int test_rounding(size_t *cases) {
         if (!isnan(cnxk_bf16_to_f32(got))) fail("NaN kept", got, NAN, 0), ok = 0;
     }
     for (int i = 0; i < 200000; i++, n++) {
-        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-        const uint32_t u = (uint32_t)(rng >> 17);
+        const uint32_t u = (uint32_t)(test_xorshift(&rng) >> 17);
         const float x = float_of(u);
         if (isnan(x) || fpclassify(x) == FP_SUBNORMAL) continue;
         const uint16_t got = cnxk_bf16_from_f32(x);
@@ -191,8 +132,7 @@ static int test_round_rows(cnxk_bf16_round_fn fn, size_t *cases) {
     size_t n = 0;
     for (int round = 0; round < 40; round++) {
         for (size_t i = 0; i < ROWS * LDA; i++) {
-            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-            uint32_t u = (uint32_t)(rng >> 17);
+            uint32_t u = (uint32_t)(test_xorshift(&rng) >> 17);
             // A quarter tiny exponents (subnormals, zeros), a quarter NaN/infinity, the rest anything.
             if ((i & 3) == 1) u &= 0x807fffffu;
             if ((i & 3) == 2) u |= 0x7f800000u;
@@ -224,7 +164,7 @@ static int test_round_rows(cnxk_bf16_round_fn fn, size_t *cases) {
 enum { MAX_K = 1280, MAX_MR = 8, MAX_N = 1008 + 48 };
 
 typedef struct {
-    region a, b, bias, offsets, c, res, w;
+    test_region a, b, bias, offsets, c, res, w;
 } gemm_regions;
 
 /// One GEMM of `rows` rows over ceil(n / nr) panels (one tile call each); 1 when every output
@@ -239,9 +179,9 @@ static int gemm_case(const bf16_kernel *kn, gemm_regions *g, size_t k, size_t ro
 
     // A: bf16 rows from f32 values through the prologue; gaps NaN, the last element at the guard page.
     const size_t a_count = (rows - 1) * lda + k;
-    uint16_t *a = region_tail(&g->a, a_count * sizeof(uint16_t));
+    uint16_t *a = test_region_tail(&g->a, a_count * sizeof(uint16_t));
     for (size_t i = 0; i < a_count; i++) a[i] = bf16_nan;
-    float *af = region_tail(&g->w, rows * k * sizeof(float));
+    float *af = test_region_tail(&g->w, rows * k * sizeof(float));
     for (size_t i = 0; i < rows * k; i++) af[i] = 2.0f * frand();
     cnxk_bf16_round_rows(af, k, rows, k, a, lda);
     double ar[MAX_MR][MAX_K];
@@ -252,26 +192,26 @@ static int gemm_case(const bf16_kernel *kn, gemm_regions *g, size_t k, size_t ro
     static float w[MAX_K * MAX_N];
     for (size_t i = 0; i < k * n; i++) w[i] = frand();
     const size_t panel_elements = cnxk_bf16_panel_elements(k, nr);
-    uint16_t *b = region_tail(&g->b, panels * panel_elements * sizeof(uint16_t));
+    uint16_t *b = test_region_tail(&g->b, panels * panel_elements * sizeof(uint16_t));
     for (size_t p = 0; p < panels; p++) {
         const size_t columns = n - p * nr < nr ? n - p * nr : nr;
         cnxk_bf16_pack_panel(w + p * nr, n, k, columns, nr, b + p * panel_elements);
     }
-    float *bias = region_tail(&g->bias, width * sizeof(float));
+    float *bias = test_region_tail(&g->bias, width * sizeof(float));
     for (size_t j = 0; j < width; j++) bias[j] = 2.0f * frand();
 
     // C and the residual: rows of ldc (or, with offsets, reversed and shifted), NaN elsewhere.
     const size_t ldc = width + 5, cn = (mr + 3) * ldc + 16, origin = 2 * ldc + 7;
     ptrdiff_t *offsets = NULL;
     if (use_offsets) {
-        offsets = region_tail(&g->offsets, rows * sizeof(ptrdiff_t));
+        offsets = test_region_tail(&g->offsets, rows * sizeof(ptrdiff_t));
         for (size_t r = 0; r < rows; r++)
             offsets[r] = ((ptrdiff_t)mr - 2 - (ptrdiff_t)r) * (ptrdiff_t)ldc + (ptrdiff_t)(r & 1) * 2;
     }
-    float *c = region_tail(&g->c, cn * sizeof(float));
-    float *res = region_tail(&g->res, cn * sizeof(float));
-    fill_sentinel(c, cn);
-    fill_sentinel(res, cn);
+    float *c = test_region_tail(&g->c, cn * sizeof(float));
+    float *res = test_region_tail(&g->res, cn * sizeof(float));
+    test_fill_sentinel(c, cn);
+    test_fill_sentinel(res, cn);
     ptrdiff_t row_off[MAX_MR];
     for (size_t r = 0; r < rows; r++) {
         row_off[r] = offsets ? offsets[r] : (ptrdiff_t)(r * ldc);
@@ -303,7 +243,7 @@ static int gemm_case(const bf16_kernel *kn, gemm_regions *g, size_t k, size_t ro
                 }
             }
             double tol = 1e-5 * (1.0 + mag);
-            if (gelu) acc = gelu_exact(acc), tol += 3e-6;
+            if (gelu) acc = test_gelu_exact(acc), tol += 3e-6;
             if (residual) acc += res[idx], tol += 1e-6 * fabs((double)res[idx]);
             if (!(fabs(c[idx] - acc) <= tol)) {
                 fail("value", c[idx], acc, tol);
@@ -313,7 +253,7 @@ static int gemm_case(const bf16_kernel *kn, gemm_regions *g, size_t k, size_t ro
         }
     }
     for (size_t i = 0; i < cn && ok; i++) {
-        if (!written[i] && !is_sentinel(c[i])) {
+        if (!written[i] && !test_is_sentinel(c[i])) {
             fail("write outside the tile", c[i], NAN, 0);
             ok = 0;
         }
@@ -325,12 +265,12 @@ static int gemm_case(const bf16_kernel *kn, gemm_regions *g, size_t k, size_t ro
 static int gelu_sweep(const bf16_kernel *kn, gemm_regions *g, size_t *cases) {
     const size_t mr = (size_t)kn->mr, nr = (size_t)kn->nr;
     snprintf(case_name, case_size, "%s gelu sweep", kn->name);
-    uint16_t *a = region_tail(&g->a, mr * sizeof(uint16_t));
+    uint16_t *a = test_region_tail(&g->a, mr * sizeof(uint16_t));
     for (size_t r = 0; r < mr; r++) a[r] = cnxk_bf16_from_f32(1.0f);
-    uint16_t *b = region_tail(&g->b, cnxk_bf16_panel_elements(1, nr) * sizeof(uint16_t));
+    uint16_t *b = test_region_tail(&g->b, cnxk_bf16_panel_elements(1, nr) * sizeof(uint16_t));
     memset(b, 0, cnxk_bf16_panel_elements(1, nr) * sizeof(uint16_t));
-    float *bias = region_tail(&g->bias, nr * sizeof(float));
-    float *c = region_tail(&g->c, mr * nr * sizeof(float));
+    float *bias = test_region_tail(&g->bias, nr * sizeof(float));
+    float *c = test_region_tail(&g->c, mr * nr * sizeof(float));
     const int n = 20001;
     int ok = 1;
     for (int i0 = 0; i0 < n && ok; i0 += (int)nr) {
@@ -353,13 +293,13 @@ static int gelu_sweep(const bf16_kernel *kn, gemm_regions *g, size_t *cases) {
 static int test_kernel(const bf16_kernel *kn, size_t *cases) {
     static gemm_regions g;
     if (!g.a.base) {
-        g.a = region_new(MAX_MR * (MAX_K + 3) * sizeof(uint16_t));
-        g.b = region_new(cnxk_bf16_panel_elements(MAX_K, MAX_N) * sizeof(uint16_t));
-        g.bias = region_new(MAX_N * sizeof(float));
-        g.offsets = region_new(MAX_MR * sizeof(ptrdiff_t));
-        g.c = region_new(sizeof(float) * ((MAX_MR + 3) * (MAX_N + 5) + 16));
-        g.res = region_new(sizeof(float) * ((MAX_MR + 3) * (MAX_N + 5) + 16));
-        g.w = region_new(sizeof(float) * MAX_MR * MAX_K);
+        g.a = test_region_new(MAX_MR * (MAX_K + 3) * sizeof(uint16_t));
+        g.b = test_region_new(cnxk_bf16_panel_elements(MAX_K, MAX_N) * sizeof(uint16_t));
+        g.bias = test_region_new(MAX_N * sizeof(float));
+        g.offsets = test_region_new(MAX_MR * sizeof(ptrdiff_t));
+        g.c = test_region_new(sizeof(float) * ((MAX_MR + 3) * (MAX_N + 5) + 16));
+        g.res = test_region_new(sizeof(float) * ((MAX_MR + 3) * (MAX_N + 5) + 16));
+        g.w = test_region_new(sizeof(float) * MAX_MR * MAX_K);
     }
     static const size_t ks[] = {1, 2, 3, 7, 16, 40, 47, 80, 160, 320, 639, 640, 1279, 1280};
     static const size_t wide_ks[] = {1, 3, 40, 1280};
@@ -385,31 +325,22 @@ void bf16_tests(int *passed, int *failed, char *case_buf, size_t case_len) {
     case_size = case_len;
     size_t cases = 0;
     const int rounding_ok = test_rounding(&cases);
-    printf("%s bf16 rounding cnxk_bf16_from_f32 (%zu cases)\n", rounding_ok ? "PASS" : "FAIL", cases);
-    rounding_ok ? ++*passed : ++*failed;
+    test_report(rounding_ok, "bf16 rounding cnxk_bf16_from_f32", cases, passed, failed);
 #if defined(__x86_64__)
-    if (cnxk_cpu_has(CNXK_ISA_AVX512BF16)) {
+    if (test_should_run("bf16 round rows, AVX512-BF16 prologue", 0, test_native_only,
+                        cnxk_cpu_has(CNXK_ISA_AVX512BF16), "avx512bf16")) {
         cases = 0;
         const int round_ok = test_round_rows(cnxk_bf16_rounding(CNXK_ISA_AVX512BF16), &cases);
-        printf("%s bf16 round rows, AVX512-BF16 prologue (%zu cases)\n", round_ok ? "PASS" : "FAIL", cases);
-        round_ok ? ++*passed : ++*failed;
-    } else {
-        printf("SKIP: bf16 round rows, AVX512-BF16 prologue (this CPU lacks avx512bf16)\n");
+        test_report(round_ok, "bf16 round rows, AVX512-BF16 prologue", cases, passed, failed);
     }
 #endif
     for (size_t i = 0; i < COUNT(kernels); i++) {
         const bf16_kernel *kn = &kernels[i];
-        if (test_native_only && kn->isa < 0) {
-            printf("SKIP %s: emulated kernels run in the native test only (--native-only)\n", kn->name);
+        if (!test_should_run(kn->name, kn->isa < 0, test_native_only, kn->isa < 0 || cnxk_cpu_has(kn->isa),
+                             kn->isa < 0 ? "" : cnxk_isa_name(kn->isa)))
             continue;
-        }
-        if (kn->isa >= 0 && !cnxk_cpu_has(kn->isa)) {
-            printf("SKIP: %s (this CPU lacks %s)\n", kn->name, cnxk_isa_name(kn->isa));
-            continue;
-        }
         cases = 0;
         const int ok = test_kernel(kn, &cases);
-        printf("%s %s (%zu cases)\n", ok ? "PASS" : "FAIL", kn->name, cases);
-        ok ? ++*passed : ++*failed;
+        test_report(ok, kn->name, cases, passed, failed);
     }
 }

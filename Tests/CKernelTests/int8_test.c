@@ -17,21 +17,11 @@
 // Compile this file and the int8 sources with -ffp-contract=off (gcc ignores the sources'
 // #pragma STDC FP_CONTRACT OFF): fused multiply-adds would change the last bits.
 #define _GNU_SOURCE
-#include <math.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <time.h>
-#include <unistd.h>
-
 #include "../../Sources/CConvNeXtKernels/cnxk_internal.h"
 #include "../../Sources/CConvNeXtKernels/qu8-gemm/int8_kernels_internal.h"
 #include "../../Sources/CConvNeXtKernels/qu8-gemm/int8_scalar_math.h"
 #include "int8_test.h"
-
-#define COUNT(x) (sizeof(x) / sizeof((x)[0]))
+#include "test_support.h"
 
 enum { Q_PORTABLE, Q_AVX2, Q_AVX512, Q_AVX512VNNI, Q_AMX, Q_AMX_EMULATED };
 static const char *const q_isa_names[] = {"portable", "avx2+fma", "avx512f/bw/vl/dq", "avx512vnni+avx512f/bw/vl/dq",
@@ -121,54 +111,36 @@ static const ln_kernel ln_kernels[] = {
 
 static char *current_case;
 static size_t current_case_len;
-static int failures_reported;
 
-#define FAILF(...)                                                          \
-    do {                                                                    \
-        if (failures_reported++ < 30) {                                     \
-            fprintf(stderr, "FAIL %s: ", current_case);                     \
-            fprintf(stderr, __VA_ARGS__);                                   \
-            fprintf(stderr, "\n");                                          \
-        }                                                                   \
-    } while (0)
+#define FAILF(...) test_failf(30, current_case, __VA_ARGS__)
 
 static size_t page;
-static struct {
-    void *base;
-    size_t len;
-} mappings[64];
+static test_region mappings[64];
 static int mapping_count;
 
-/// `bytes` bytes ending right before a PROT_NONE page, every byte `fill`; freed by release_all.
+/// `bytes` bytes ending right before a PROT_NONE page, every byte `fill`; freed by release_to.
 static void *guarded(size_t bytes, int fill) {
-    size_t rounded = (bytes + page - 1) / page * page;
-    if (rounded == 0) rounded = page;
-    unsigned char *p = mmap(NULL, rounded + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED || mprotect(p + rounded, page, PROT_NONE) != 0 || mapping_count == (int)COUNT(mappings)) {
-        perror("mmap");
+    if (mapping_count == (int)COUNT(mappings)) {
+        fprintf(stderr, "too many guarded mappings\n");
         exit(2);
     }
-    mappings[mapping_count].base = p;
-    mappings[mapping_count].len = rounded + page;
-    mapping_count++;
-    memset(p, fill, rounded);
-    return p + rounded - bytes;
+    test_region *r = &mappings[mapping_count++];
+    *r = test_region_new(bytes);
+    memset(r->base, fill, r->bytes);
+    return test_region_tail(r, bytes);
 }
 
 /// Frees the mappings made since `mark` (a previous mapping_count).
 static void release_to(int mark) {
     while (mapping_count > mark) {
         mapping_count--;
-        munmap(mappings[mapping_count].base, mappings[mapping_count].len);
+        munmap(mappings[mapping_count].base, mappings[mapping_count].bytes + page);
     }
 }
 
-static const uint32_t nan_bits = 0x7fc0dead;
 enum { POISON = 0xA5, POISON_LO = 0x5A, TAIL = 37 };
 
-static void fill_nan(float *p, size_t n) {
-    for (size_t i = 0; i < n; i++) memcpy(&p[i], &nan_bits, 4);
-}
+static void fill_nan(float *p, size_t n) { test_fill_sentinel(p, n); }
 
 static float *guarded_floats(size_t n) {
     float *p = guarded(n * sizeof(float), 0);
@@ -178,17 +150,10 @@ static float *guarded_floats(size_t n) {
 
 static uint64_t rng = 0x243f6a8885a308d3ull;
 
-static uint32_t urand(void) {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (uint32_t)(rng >> 32);
-}
+static uint32_t urand(void) { return (uint32_t)(test_xorshift(&rng) >> 32); }
 
 /// Uniform in [-1, 1).
 static float frand(void) { return (float)((double)urand() / 2147483648.0 - 1.0); }
-
-static double gelu_exact(double x) { return 0.5 * x * (1.0 + erf(x / sqrt(2.0))); }
 
 static uint32_t float_bits(float f) {
     uint32_t u;
@@ -488,7 +453,7 @@ static int gemm_run(const qgemm_kernel *kn, const qproblem *s, size_t m_begin, s
             const size_t o = cnxq_out_offset(&ep, m);
             for (size_t c = 0; c < n; c++) {
                 const float v = problem_v(s, planes, m, c);
-                const double g = gelu_exact(v);
+                const double g = test_gelu_exact(v);
                 if (kind == CNXQ_OUT_GELU_F32) {
                     const float got = ((const float *)out)[o + c];
                     if (!(fabs(got - g) <= 3e-6 + 1e-6 * fabs(g))) {
@@ -590,7 +555,7 @@ static int gemm_gelu_sweep(const qgemm_kernel *kn, gemm_stats *st) {
         for (size_t r = 0; r < m && ok; r++)
             for (size_t c = 0; c < n; c++) {
                 const float x = 0.0f * scale[c] + bias[c], got = out[r * n + c];  // -0 bias: +0
-                const double g = gelu_exact(x);
+                const double g = test_gelu_exact(x);
                 const float want = cnxq_gelu_scalar(x);
                 if (float_bits(got) != float_bits(want) || !(fabs(got - g) <= 3e-6 + 1e-6 * fabs(g))) {
                     FAILF("gelu(%.9g) = %.9g, cnxq_gelu_scalar %.9g, erf form %.9g", x, got, want, g);
@@ -908,10 +873,10 @@ static int test_gelu_f32(size_t *cases) {
     int ok = 1;
     for (int i = 0; i < N + TAIL && ok; i++) {
         if (i >= N) {
-            if (float_bits(y[i]) != nan_bits) { FAILF("write past the end"); ok = 0; }
+            if (float_bits(y[i]) != TEST_SENTINEL_BITS) { FAILF("write past the end"); ok = 0; }
             continue;
         }
-        const double g = gelu_exact(x[i]);
+        const double g = test_gelu_exact(x[i]);
         if (float_bits(y[i]) != float_bits(cnxq_gelu_scalar(x[i])) || !(fabs(y[i] - g) <= 3e-6 + 1e-6 * fabs(g))) {
             FAILF("gelu(%.9g) = %.9g want %.9g (erf form)", x[i], y[i], g);
             ok = 0;
@@ -948,12 +913,6 @@ static int test_table_coverage(size_t *cases) {
 // ---------------------------------------------------------------------------------------------
 // Benchmark (informational): the int8 GEMMs runnable here on whole layers, one thread.
 
-static double q_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 void int8_bench(void) {
     // (m, k, n) of pointwise layers, and the epilogue kind.
     static const size_t shapes[][4] = {
@@ -983,16 +942,16 @@ void int8_bench(void) {
             kn->fn(0, m, n, kg, a, lo, kg * 4, packed, &ep);
             size_t reps = 1;
             for (;;) {
-                const double t0 = q_now();
+                const double t0 = test_now_seconds();
                 for (size_t r = 0; r < reps; r++) kn->fn(0, m, n, kg, a, lo, kg * 4, packed, &ep);
-                if (q_now() - t0 > 0.01) break;
+                if (test_now_seconds() - t0 > 0.01) break;
                 reps *= 2;
             }
             double best = 1e30;
             for (int t = 0; t < 7; t++) {
-                const double t0 = q_now();
+                const double t0 = test_now_seconds();
                 for (size_t r = 0; r < reps; r++) kn->fn(0, m, n, kg, a, lo, kg * 4, packed, &ep);
-                const double dt = (q_now() - t0) / (double)reps;
+                const double dt = (test_now_seconds() - t0) / (double)reps;
                 if (dt < best) best = dt;
             }
             printf("BENCH %-28s %5zux%-5zu x %5zux%-5zu %-8s %7.1f GOP/s\n", kn->name, m, k, k, n, kind_names[shapes[si][3]],
@@ -1004,12 +963,6 @@ void int8_bench(void) {
 
 // ---------------------------------------------------------------------------------------------
 
-static void report(int ok, const char *name, size_t cases, int *passed, int *failed) {
-    printf("%s %s (%zu cases)\n", ok ? "PASS" : "FAIL", name, cases);
-    fflush(stdout);
-    ok ? ++*passed : ++*failed;
-}
-
 void int8_tests(int *passed, int *failed, char *case_buf, size_t case_len) {
     current_case = case_buf;
     current_case_len = case_len;
@@ -1018,16 +971,11 @@ void int8_tests(int *passed, int *failed, char *case_buf, size_t case_len) {
     int amx_skip_said = 0;
     for (size_t i = 0; i < COUNT(qgemm_kernels); i++) {
         const qgemm_kernel *kn = &qgemm_kernels[i];
-        if (test_native_only && kn->isa == Q_AMX_EMULATED) {
-            printf("SKIP %s: emulated kernels run in the native test only (--native-only)\n", kn->name);
+        const int supported = q_cpu_has(kn->isa);
+        if (!supported && kn->isa == Q_AMX && !amx_skip_said++)
+            printf("SKIP: AMX kernels natively (this CPU lacks AMX)\n");
+        if (!test_should_run(kn->name, kn->isa == Q_AMX_EMULATED, test_native_only, supported, q_isa_names[kn->isa]))
             continue;
-        }
-        if (!q_cpu_has(kn->isa)) {
-            if (kn->isa == Q_AMX && !amx_skip_said++) printf("SKIP: AMX kernels natively (this CPU lacks AMX)\n");
-            printf("SKIP %s: CPU lacks %s\n", kn->name, q_isa_names[kn->isa]);
-            fflush(stdout);
-            continue;
-        }
         gemm_stats st = {0, 0, 0};
 #if defined(CNXK_TEST_AMX_EMULATION) && defined(__x86_64__)
         amx_emu_faults = 0;
@@ -1043,30 +991,26 @@ void int8_tests(int *passed, int *failed, char *case_buf, size_t case_len) {
             ok = 0;
         }
 #endif
-        report(ok, kn->name, st.cases, passed, failed);
+        test_report(ok, kn->name, st.cases, passed, failed);
         portable_stats.apply_cases += st.apply_cases;
         portable_stats.apply_failures += st.apply_failures;
     }
-    report(pack_failures == 0, "cnxq_pack_weights", (size_t)pack_cases, passed, failed);
-    report(portable_stats.apply_failures == 0, "cnxq_apply_output", portable_stats.apply_cases, passed, failed);
+    test_report(pack_failures == 0, "cnxq_pack_weights", (size_t)pack_cases, passed, failed);
+    test_report(portable_stats.apply_failures == 0, "cnxq_apply_output", portable_stats.apply_cases, passed, failed);
     for (size_t i = 0; i < COUNT(ln_kernels); i++) {
         const ln_kernel *kn = &ln_kernels[i];
-        if (!q_cpu_has(kn->isa)) {
-            printf("SKIP %s: CPU lacks %s\n", kn->name, q_isa_names[kn->isa]);
-            fflush(stdout);
-            continue;
-        }
+        if (!test_should_run(kn->name, 0, test_native_only, q_cpu_has(kn->isa), q_isa_names[kn->isa])) continue;
         size_t cases = 0;
         const int ok = test_layernorm(kn, &cases);
-        report(ok, kn->name, cases, passed, failed);
+        test_report(ok, kn->name, cases, passed, failed);
     }
     size_t cases = 0;
     int ok = test_quantize(&cases);
-    report(ok, "cnxq_quantize", cases, passed, failed);
+    test_report(ok, "cnxq_quantize", cases, passed, failed);
     cases = 0;
     ok = test_gelu_f32(&cases);
-    report(ok, "cnxq_gelu_f32", cases, passed, failed);
+    test_report(ok, "cnxq_gelu_f32", cases, passed, failed);
     cases = 0;
     ok = test_table_coverage(&cases);
-    report(ok, "kernel table int8 entries", cases, passed, failed);
+    test_report(ok, "kernel table int8 entries", cases, passed, failed);
 }

@@ -15,19 +15,12 @@
 // kernel sources compiled a second time over scalar emulation (avx512_emulation.h), with their
 // functions renamed emu_*, on any x86-64 CPU.
 #define _GNU_SOURCE
-#include <math.h>
 #include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "../../Sources/CConvNeXtKernels/cnxk_internal.h"
 #include "bf16_test.h"
 #include "int8_test.h"
+#include "test_support.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -98,8 +91,6 @@ static const dwconv_kernel dwconv_kernels[] = {
 #endif
 };
 
-#define COUNT(x) (sizeof(x) / sizeof((x)[0]))
-
 static int cpu_has(int isa) {
     switch (isa) {
     case ISA_PORTABLE:
@@ -122,67 +113,19 @@ static int cpu_has(int isa) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Memory: guarded arenas, NaN fill, random numbers.
-
-/// A read/write region followed by a PROT_NONE page.
-typedef struct {
-    unsigned char *base;
-    size_t bytes;
-} arena;
-
-static size_t page_size;
-
-static arena arena_new(size_t bytes) {
-    const size_t rounded = (bytes + page_size - 1) / page_size * page_size;
-    unsigned char *p = mmap(NULL, rounded + page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED || mprotect(p + rounded, page_size, PROT_NONE) != 0) {
-        perror("mmap");
-        exit(2);
-    }
-    return (arena){p, rounded};
-}
+// Memory (guarded regions of test_support.h) and random numbers.
 
 /// n floats ending `gap` floats before the guard page; the whole span (and the gap) is NaN.
-static float *arena_floats(arena *ar, size_t n, size_t gap);
-
-static const uint32_t sentinel_bits = 0x7fc0dead;
-
-static float sentinel(void) {
-    float f;
-    memcpy(&f, &sentinel_bits, 4);
-    return f;
-}
-
-static int is_sentinel(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u == sentinel_bits;
-}
-
-static void fill_nan(float *p, size_t n) {
-    const float s = sentinel();
-    for (size_t i = 0; i < n; i++) p[i] = s;
-}
-
-static float *arena_floats(arena *ar, size_t n, size_t gap) {
-    if ((n + gap) * sizeof(float) > ar->bytes) {
-        fprintf(stderr, "arena too small\n");
-        exit(2);
-    }
-    float *end = (float *)(ar->base + ar->bytes);
-    fill_nan(end - n - gap, n + gap);
-    return end - n - gap;
+static float *arena_floats(test_region *ar, size_t n, size_t gap) {
+    float *p = test_region_tail(ar, (n + gap) * sizeof(float));
+    test_fill_sentinel(p, n + gap);
+    return p;
 }
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 /// Uniform in [-1, 1).
-static float frand(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (float)((double)(rng_state >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-}
+static float frand(void) { return test_frand53(&rng_state); }
 
 // A fault in a kernel is a test failure: say which case, then exit non-zero.
 static char current_case[256];
@@ -197,8 +140,6 @@ static void on_fault(int sig) {
     _exit(1);
 }
 
-static double gelu_exact(double x) { return 0.5 * x * (1.0 + erf(x / sqrt(2.0))); }
-
 // ---------------------------------------------------------------------------------------------
 // GEMM tests.
 
@@ -206,14 +147,11 @@ static const size_t gemm_ks[] = {1, 3, 16, 40, 48, 80, 160, 320, 640, 1280};
 enum { MAX_K = 1280, MAX_MR = 8, MAX_NR = 48 };
 
 typedef struct {
-    arena a, b, bias, offsets, c, res;
+    test_region a, b, bias, offsets, c, res;
 } gemm_arenas;
 
-static int failures_reported;
-
 static void report_failure(const char *what, double got, double want, double tol) {
-    if (failures_reported++ < 20)
-        fprintf(stderr, "FAIL %s: %s got %.9g want %.9g (tol %.3g)\n", current_case, what, got, want, tol);
+    test_fail_value(current_case, what, got, want, tol);
 }
 
 /// One tile call; returns 1 when every output and every sentinel is right.
@@ -273,7 +211,7 @@ static int gemm_case(const gemm_kernel *kn, gemm_arenas *ar, size_t k, size_t ro
             }
             double tol = 1e-5 * (1.0 + mag);
             if (gelu) {
-                acc = gelu_exact(acc);
+                acc = test_gelu_exact(acc);
                 tol += 3e-6;
             }
             if (residual) {
@@ -288,7 +226,7 @@ static int gemm_case(const gemm_kernel *kn, gemm_arenas *ar, size_t k, size_t ro
         }
     }
     for (size_t i = 0; i < cn; i++) {
-        if (!written[i] && !is_sentinel(cbuf[i])) {
+        if (!written[i] && !test_is_sentinel(cbuf[i])) {
             report_failure("write outside the tile", cbuf[i], NAN, 0);
             ok = 0;
             break;
@@ -323,8 +261,8 @@ static int gemm_gelu_sweep(const gemm_kernel *kn, gemm_arenas *ar, size_t *cases
         for (size_t r = 0; r < mr; r++) {
             for (size_t j = 0; j < nr; j++) {
                 const float x = bias[j], got = c[r * nr + j];
-                const double e1 = fabs(got - gelu_exact(x)), e2 = fabs(got - cnxk_gelu_scalar(x));
-                if (!(e1 <= 3e-6)) report_failure("gelu vs erf", got, gelu_exact(x), 3e-6), ok = 0;
+                const double e1 = fabs(got - test_gelu_exact(x)), e2 = fabs(got - cnxk_gelu_scalar(x));
+                if (!(e1 <= 3e-6)) report_failure("gelu vs erf", got, test_gelu_exact(x), 3e-6), ok = 0;
                 if (!(e2 <= 2e-6)) report_failure("gelu vs scalar formula", got, cnxk_gelu_scalar(x), 2e-6), ok = 0;
             }
         }
@@ -337,12 +275,12 @@ static int test_gemm(const gemm_kernel *kn, size_t *cases) {
     static int init;
     if (!init) {
         init = 1;
-        ar.a = arena_new(MAX_MR * (MAX_K + 3) * sizeof(float));
-        ar.b = arena_new((MAX_K * MAX_NR + 4) * sizeof(float));
-        ar.bias = arena_new(MAX_NR * sizeof(float));
-        ar.offsets = arena_new(MAX_MR * sizeof(ptrdiff_t));
-        ar.c = arena_new(sizeof(float) * ((MAX_MR + 3) * (MAX_NR + 5) + 16));
-        ar.res = arena_new(sizeof(float) * ((MAX_MR + 3) * (MAX_NR + 5) + 16));
+        ar.a = test_region_new(MAX_MR * (MAX_K + 3) * sizeof(float));
+        ar.b = test_region_new((MAX_K * MAX_NR + 4) * sizeof(float));
+        ar.bias = test_region_new(MAX_NR * sizeof(float));
+        ar.offsets = test_region_new(MAX_MR * sizeof(ptrdiff_t));
+        ar.c = test_region_new(sizeof(float) * ((MAX_MR + 3) * (MAX_NR + 5) + 16));
+        ar.res = test_region_new(sizeof(float) * ((MAX_MR + 3) * (MAX_NR + 5) + 16));
     }
     int ok = 1;
     size_t n = 0;
@@ -364,12 +302,12 @@ enum { MAX_C = 320, MAX_P = 56 };
 
 /// One call over `pixels` outputs; `padded` puts NaN gaps between pixels, rows and taps.
 static int dwconv_case(const dwconv_kernel *kn, size_t channels, size_t pixels, int padded) {
-    static arena in_ar, w_ar, b_ar, out_ar;
+    static test_region in_ar, w_ar, b_ar, out_ar;
     if (!in_ar.base) {
-        in_ar = arena_new(sizeof(float) * (7 * (MAX_P + 6) * (MAX_C + 4) + 7 * 5 + 64));
-        w_ar = arena_new(sizeof(float) * (49 * (MAX_C + 3)));
-        b_ar = arena_new(sizeof(float) * MAX_C);
-        out_ar = arena_new(sizeof(float) * ((MAX_P + 1) * (MAX_C + 5)));
+        in_ar = test_region_new(sizeof(float) * (7 * (MAX_P + 6) * (MAX_C + 4) + 7 * 5 + 64));
+        w_ar = test_region_new(sizeof(float) * (49 * (MAX_C + 3)));
+        b_ar = test_region_new(sizeof(float) * MAX_C);
+        out_ar = test_region_new(sizeof(float) * ((MAX_P + 1) * (MAX_C + 5)));
     }
     snprintf(current_case, sizeof current_case, "%s channels=%zu pixels=%zu padded=%d", kn->name, channels, pixels, padded);
     const size_t ps = channels + (padded ? 4 : 0);
@@ -416,7 +354,7 @@ static int dwconv_case(const dwconv_kernel *kn, size_t channels, size_t pixels, 
     }
     for (size_t i = 0; i < out_n; i++) {
         const size_t p = i / ops, c = i % ops;
-        if ((p >= pixels || c >= channels) && !is_sentinel(out[i])) {
+        if ((p >= pixels || c >= channels) && !test_is_sentinel(out[i])) {
             report_failure("write outside the outputs", out[i], NAN, 0);
             ok = 0;
             break;
@@ -437,12 +375,6 @@ static int test_dwconv(const dwconv_kernel *kn, size_t *cases) {
 
 // ---------------------------------------------------------------------------------------------
 // Benchmark (informational only).
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static volatile float bench_sink;
 
@@ -501,9 +433,9 @@ static double bench_fma_peak(void) {
     const size_t iters = 2000000;
     double best = 1e30;
     for (int rep = 0; rep < 25; rep++) {
-        const double t0 = now_seconds();
+        const double t0 = test_now_seconds();
         fma_loop_avx2(iters);
-        const double dt = now_seconds() - t0;
+        const double dt = test_now_seconds() - t0;
         if (dt < best) best = dt;
     }
     const double gflops = (double)iters * 12 * 8 * 2 / best * 1e-9;
@@ -513,9 +445,9 @@ static double bench_fma_peak(void) {
     const size_t iters = 2000000;
     double best = 1e30;
     for (int rep = 0; rep < 3; rep++) {
-        const double t0 = now_seconds();
+        const double t0 = test_now_seconds();
         fma_loop_neon(iters);
-        const double dt = now_seconds() - t0;
+        const double dt = test_now_seconds() - t0;
         if (dt < best) best = dt;
     }
     const double gflops = (double)iters * 12 * 4 * 2 / best * 1e-9;
@@ -532,16 +464,16 @@ static double time_best(void (*fn)(void *), void *ctx) {
     fn(ctx);
     size_t reps = 1;
     for (;;) {
-        const double t0 = now_seconds();
+        const double t0 = test_now_seconds();
         for (size_t i = 0; i < reps; i++) fn(ctx);
-        if (now_seconds() - t0 > 0.01) break;
+        if (test_now_seconds() - t0 > 0.01) break;
         reps *= 2;
     }
     double best = 1e30;
     for (int r = 0; r < 15; r++) {
-        const double t0 = now_seconds();
+        const double t0 = test_now_seconds();
         for (size_t i = 0; i < reps; i++) fn(ctx);
-        const double dt = (now_seconds() - t0) / (double)reps;
+        const double dt = (test_now_seconds() - t0) / (double)reps;
         if (dt < best) best = dt;
     }
     return best;
@@ -701,7 +633,6 @@ int main(int argc, char **argv) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
 #endif
-    page_size = (size_t)sysconf(_SC_PAGESIZE);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_fault;
@@ -711,41 +642,19 @@ int main(int argc, char **argv) {
     int passed = 0, failed = 0;
     for (size_t i = 0; i < COUNT(gemm_kernels); i++) {
         const gemm_kernel *kn = &gemm_kernels[i];
-        if (test_native_only && kn->isa == ISA_EMULATED) {
-            printf("SKIP %s: emulated kernels run in the native test only (--native-only)\n", kn->name);
+        if (!test_should_run(kn->name, kn->isa == ISA_EMULATED, test_native_only, cpu_has(kn->isa), isa_names[kn->isa]))
             continue;
-        }
-        if (!cpu_has(kn->isa)) {
-            printf("SKIP %s: CPU lacks %s\n", kn->name, isa_names[kn->isa]);
-            continue;
-        }
         size_t cases = 0;
-        if (test_gemm(kn, &cases)) {
-            printf("PASS %s (%zu cases)\n", kn->name, cases);
-            passed++;
-        } else {
-            printf("FAIL %s (%zu cases)\n", kn->name, cases);
-            failed++;
-        }
+        const int ok = test_gemm(kn, &cases);
+        test_report(ok, kn->name, cases, &passed, &failed);
     }
     for (size_t i = 0; i < COUNT(dwconv_kernels); i++) {
         const dwconv_kernel *kn = &dwconv_kernels[i];
-        if (test_native_only && kn->isa == ISA_EMULATED) {
-            printf("SKIP %s: emulated kernels run in the native test only (--native-only)\n", kn->name);
+        if (!test_should_run(kn->name, kn->isa == ISA_EMULATED, test_native_only, cpu_has(kn->isa), isa_names[kn->isa]))
             continue;
-        }
-        if (!cpu_has(kn->isa)) {
-            printf("SKIP %s: CPU lacks %s\n", kn->name, isa_names[kn->isa]);
-            continue;
-        }
         size_t cases = 0;
-        if (test_dwconv(kn, &cases)) {
-            printf("PASS %s (%zu cases)\n", kn->name, cases);
-            passed++;
-        } else {
-            printf("FAIL %s (%zu cases)\n", kn->name, cases);
-            failed++;
-        }
+        const int ok = test_dwconv(kn, &cases);
+        test_report(ok, kn->name, cases, &passed, &failed);
     }
     // The portable scalar GELU entry point against erf in double.
     {
@@ -756,9 +665,8 @@ int main(int argc, char **argv) {
         memcpy(y, x, sizeof x);
         cnxk_f32_gelu_portable(y, 2001);
         for (int i = 0; i < 2001; i++)
-            if (!(fabs(y[i] - gelu_exact(x[i])) <= 3e-6)) ok = 0;
-        printf("%s f32_gelu__portable (2001 cases)\n", ok ? "PASS" : "FAIL");
-        ok ? passed++ : failed++;
+            if (!(fabs(y[i] - test_gelu_exact(x[i])) <= 3e-6)) ok = 0;
+        test_report(ok, "f32_gelu__portable", 2001, &passed, &failed);
     }
     int8_tests(&passed, &failed, current_case, sizeof current_case);
     bf16_tests(&passed, &failed, current_case, sizeof current_case);

@@ -33,69 +33,82 @@ final class KernelTests: XCTestCase {
         }
     }
 
-    /// Double reference of one tile: bias + A B, GELU (erf), + residual.
-    private func referenceTile(k: Int, rows: Int, nr: Int, a: [Float], lda: Int, b: [Float], bias: [Float],
-                               offsets: [Int], residual: [Float]?, gelu: Bool, into c: inout [Float]) {
-        for r in 0..<rows {
-            for j in 0..<nr {
-                var acc = Double(bias[j])
-                for kk in 0..<k { acc += Double(a[r * lda + kk]) * Double(b[kk * nr + j]) }
-                if gelu { acc = 0.5 * acc * (1 + erf(acc / 2.0.squareRoot())) }
-                if let residual { acc += Double(residual[offsets[r] + j]) }
-                c[offsets[r] + j] = Float(acc)
-            }
-        }
-    }
-
     func testF32GEMMKernelsMatchReference() {
         for kernel in runnable(.f32GEMM) {
-            var cases = 0
-            for k in [1, 3, 16, 40, 80, 161, 320, 1280] {
-                for rows in 1...kernel.mr {
-                    for (mapped, gelu) in [(false, false), (true, false), (false, true)] {
-                        checkGEMM(kernel, k: k, rows: rows, mapped: mapped, gelu: gelu)
-                        cases += 1
-                    }
-                }
+            checkGEMMCases(kernel, ks: [1, 3, 16, 40, 80, 161, 320, 1280]) { k, rows, mapped, gelu in
+                checkTile(kernel, k: k, rows: rows, mapped: mapped, gelu: gelu, run: kernel.entry.f32_gemm!,
+                          // Rows beyond `rows` are NaN: a kernel that reads them poisons its output.
+                          storeA: { values, rows, lda in
+                              var a = values
+                              for i in (rows * lda)..<a.count { a[i] = .nan }
+                              return a
+                          },
+                          packB: { w, _ in w }, aValue: { Double($0) }, bValue: { Double($0) })
             }
-            print("PASS \(kernel.name) (\(cases) cases)")
         }
     }
 
-    private func checkGEMM(_ kernel: Kernel, k: Int, rows: Int, mapped: Bool, gelu: Bool) {
+    /// Runs `check` on every GEMM case of `kernel`: each k of `ks`, 1...mr rows, and plain, row-mapped
+    /// with a residual, or with GELU; then prints the kernel's PASS line.
+    private func checkGEMMCases(_ kernel: Kernel, ks: [Int],
+                                _ check: (_ k: Int, _ rows: Int, _ mapped: Bool, _ gelu: Bool) -> Void) {
+        var cases = 0
+        for k in ks {
+            for rows in 1...kernel.mr {
+                for (mapped, gelu) in [(false, false), (true, false), (false, true)] {
+                    check(k, rows, mapped, gelu)
+                    cases += 1
+                }
+            }
+        }
+        print("PASS \(kernel.name) (\(cases) cases)")
+    }
+
+    /// One GEMM tile, f32 or bf16 (`Tile`), against a Double reference of the values the kernel
+    /// multiplies: bias + A B, GELU (erf), + residual.
+    ///
+    /// A (mr x lda, lda = k + 3, scale 0.5) and W (k x nr, scale 1/sqrt(k)) are drawn as floats;
+    /// `storeA` turns A into the kernel's rows (everything past `rows` rows and the lda gaps
+    /// must stay NaN), `packB` turns W into its panel; `aValue` and `bValue` are the exact values
+    /// the kernel multiplies for one stored A element and one W element.
+    private func checkTile<Tile: GEMMTileArguments>(
+        _ kernel: Kernel, k: Int, rows: Int, mapped: Bool, gelu: Bool, run fn: (UnsafePointer<Tile>?) -> Void,
+        storeA: (_ values: [Float], _ rows: Int, _ lda: Int) -> [Tile.Element],
+        packB: (_ w: [Float], _ k: Int) -> [Tile.Element],
+        aValue: (Tile.Element) -> Double, bValue: (Float) -> Double
+    ) {
         let mr = kernel.mr, nr = kernel.nr
         let lda = k + 3, ldc = nr + 5
-        // Rows beyond `rows` are NaN: a kernel that reads them poisons its output.
-        var a = randomFloats(mr * lda, scale: 0.5)
-        for i in (rows * lda)..<(mr * lda) { a[i] = .nan }
-        let b = randomFloats(k * nr, scale: 1 / Float(k).squareRoot()), bias = randomFloats(nr)
+        let a = storeA(randomFloats(mr * lda, scale: 0.5), rows, lda)
+        let w = randomFloats(k * nr, scale: 1 / Float(k).squareRoot()), bias = randomFloats(nr)
+        let b = packB(w, k)
         let size = mr * (ldc + 7) + nr
         let residual = randomFloats(size)
         // Mapped rows go to scattered offsets (like a padded NHWC map), in reverse order.
         let offsets = mapped ? (0..<mr).map { (mr - 1 - $0) * (ldc + 7) } : (0..<mr).map { $0 * ldc }
+        var want = [Float](repeating: .nan, count: size)
+        for r in 0..<rows {
+            for j in 0..<nr {
+                var acc = Double(bias[j])
+                for kk in 0..<k { acc += aValue(a[r * lda + kk]) * bValue(w[kk * nr + j]) }
+                if gelu { acc = 0.5 * acc * (1 + erf(acc / 2.0.squareRoot())) }
+                if mapped { acc += Double(residual[offsets[r] + j]) }
+                want[offsets[r] + j] = Float(acc)
+            }
+        }
         var got = [Float](repeating: .nan, count: size)
-        var want = got
-        referenceTile(k: k, rows: rows, nr: nr, a: a, lda: lda, b: b, bias: bias, offsets: offsets,
-                      residual: mapped ? residual : nil, gelu: gelu, into: &want)
         a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in
                 bias.withUnsafeBufferPointer { biasp in
                     residual.withUnsafeBufferPointer { rp in
                         offsets.withUnsafeBufferPointer { op in
                             got.withUnsafeMutableBufferPointer { cp in
-                                var tile = cnxk_f32_gemm_tile()
-                                tile.k = k
-                                tile.a = ap.baseAddress
-                                tile.lda = lda
-                                tile.rows = rows
-                                tile.b = bp.baseAddress
-                                tile.bias = biasp.baseAddress
-                                tile.c = cp.baseAddress
-                                tile.ldc = ldc
+                                var tile = Tile(k: k, a: ap.baseAddress, lda: lda, rows: rows, b: bp.baseAddress,
+                                                bias: biasp.baseAddress, c: cp.baseAddress, ldc: ldc)
                                 tile.c_row_offsets = mapped ? op.baseAddress : nil
                                 tile.residual = mapped ? rp.baseAddress : nil
                                 tile.gelu = gelu ? 1 : 0
-                                kernel.entry.f32_gemm!(&tile)
+                                fn(&tile)
                             }
                         }
                     }
@@ -106,7 +119,8 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(got.map(\.isNaN), want.map(\.isNaN), "\(label): written entries")
         var worst: Float = 0
         for i in got.indices where !want[i].isNaN { worst = max(worst, abs(got[i] - want[i])) }
-        // Float accumulation of k terms of size ~1/sqrt(k), plus the GELU approximation (~3e-7).
+        // Float accumulation of k terms of size ~1/sqrt(k) (bf16: exact products of the rounded
+        // inputs, f32 sums), plus the GELU approximation (~3e-7).
         XCTAssertLessThanOrEqual(worst, 4e-6 * Float(k).squareRoot() + 1e-6, "\(label): max error \(worst)")
     }
 
@@ -229,80 +243,30 @@ final class KernelTests: XCTestCase {
 
     func testBF16GEMMKernelsMatchReference() {
         for kernel in runnable(.bf16GEMM) {
-            var cases = 0
-            for k in [1, 2, 3, 16, 40, 161, 320, 1280] {
-                for rows in 1...kernel.mr {
-                    for (mapped, gelu) in [(false, false), (true, false), (false, true)] {
-                        checkBF16GEMM(kernel, k: k, rows: rows, mapped: mapped, gelu: gelu)
-                        cases += 1
-                    }
-                }
-            }
-            print("PASS \(kernel.name) (\(cases) cases)")
-        }
-    }
-
-    /// One bf16 tile against a Double reference of the same bf16-rounded A and B.
-    private func checkBF16GEMM(_ kernel: Kernel, k: Int, rows: Int, mapped: Bool, gelu: Bool) {
-        let mr = kernel.mr, nr = kernel.nr
-        let lda = k + 3, ldc = nr + 5
-        let af = randomFloats(mr * lda, scale: 0.5)
-        // Rows beyond `rows`, the lda gaps and the element after an odd k are bf16 NaN.
-        var a = [UInt16](repeating: 0x7fc0, count: mr * lda)
-        af.withUnsafeBufferPointer { src in
-            a.withUnsafeMutableBufferPointer { cnxk_bf16_round_rows(src.baseAddress, lda, rows, k, $0.baseAddress, lda) }
-        }
-        let w = randomFloats(k * nr, scale: 1 / Float(k).squareRoot()), bias = randomFloats(nr)
-        var panel = [UInt16](repeating: 0xffff, count: cnxk_bf16_panel_elements(k, nr))
-        w.withUnsafeBufferPointer { wp in
-            panel.withUnsafeMutableBufferPointer { cnxk_bf16_pack_panel(wp.baseAddress, nr, k, nr, nr, $0.baseAddress) }
-        }
-        let size = mr * (ldc + 7) + nr
-        let residual = randomFloats(size)
-        let offsets = mapped ? (0..<mr).map { (mr - 1 - $0) * (ldc + 7) } : (0..<mr).map { $0 * ldc }
-        var want = [Float](repeating: .nan, count: size)
-        for r in 0..<rows {
-            for j in 0..<nr {
-                var acc = Double(bias[j])
-                for kk in 0..<k {
-                    acc += Double(cnxk_bf16_to_f32(a[r * lda + kk])) * Double(cnxk_bf16_to_f32(cnxk_bf16_from_f32(w[kk * nr + j])))
-                }
-                if gelu { acc = 0.5 * acc * (1 + erf(acc / 2.0.squareRoot())) }
-                if mapped { acc += Double(residual[offsets[r] + j]) }
-                want[offsets[r] + j] = Float(acc)
+            let nr = kernel.nr
+            checkGEMMCases(kernel, ks: [1, 2, 3, 16, 40, 161, 320, 1280]) { k, rows, mapped, gelu in
+                checkTile(kernel, k: k, rows: rows, mapped: mapped, gelu: gelu, run: kernel.entry.bf16_gemm!,
+                          // Rows beyond `rows`, the lda gaps and the element after an odd k are bf16 NaN.
+                          storeA: { values, rows, lda in
+                              var a = [UInt16](repeating: 0x7fc0, count: values.count)
+                              values.withUnsafeBufferPointer { src in
+                                  a.withUnsafeMutableBufferPointer {
+                                      cnxk_bf16_round_rows(src.baseAddress, lda, rows, k, $0.baseAddress, lda)
+                                  }
+                              }
+                              return a
+                          },
+                          packB: { w, k in
+                              var panel = [UInt16](repeating: 0xffff, count: cnxk_bf16_panel_elements(k, nr))
+                              w.withUnsafeBufferPointer { wp in
+                                  panel.withUnsafeMutableBufferPointer {
+                                      cnxk_bf16_pack_panel(wp.baseAddress, nr, k, nr, nr, $0.baseAddress)
+                                  }
+                              }
+                              return panel
+                          },
+                          aValue: { Double(cnxk_bf16_to_f32($0)) }, bValue: { Double(cnxk_bf16_to_f32(cnxk_bf16_from_f32($0))) })
             }
         }
-        var got = [Float](repeating: .nan, count: size)
-        a.withUnsafeBufferPointer { ap in
-            panel.withUnsafeBufferPointer { bp in
-                bias.withUnsafeBufferPointer { biasp in
-                    residual.withUnsafeBufferPointer { rp in
-                        offsets.withUnsafeBufferPointer { op in
-                            got.withUnsafeMutableBufferPointer { cp in
-                                var tile = cnxk_bf16_gemm_tile()
-                                tile.k = k
-                                tile.a = ap.baseAddress
-                                tile.lda = lda
-                                tile.rows = rows
-                                tile.b = bp.baseAddress
-                                tile.bias = biasp.baseAddress
-                                tile.c = cp.baseAddress
-                                tile.ldc = ldc
-                                tile.c_row_offsets = mapped ? op.baseAddress : nil
-                                tile.residual = mapped ? rp.baseAddress : nil
-                                tile.gelu = gelu ? 1 : 0
-                                kernel.entry.bf16_gemm!(&tile)
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        let label = "\(kernel.name) k=\(k) rows=\(rows) mapped=\(mapped) gelu=\(gelu)"
-        XCTAssertEqual(got.map(\.isNaN), want.map(\.isNaN), "\(label): written entries")
-        var worst: Float = 0
-        for i in got.indices where !want[i].isNaN { worst = max(worst, abs(got[i] - want[i])) }
-        // Exact products, f32 sums of k terms of size ~1/sqrt(k), plus the GELU approximation.
-        XCTAssertLessThanOrEqual(worst, 4e-6 * Float(k).squareRoot() + 1e-6, "\(label): max error \(worst)")
     }
 }

@@ -101,7 +101,8 @@ const cnxk_kernel *cnxk_best(int32_t op);
 const cnxk_kernel *cnxk_best_tile(int32_t op, int32_t mr, int32_t nr);
 
 /// Operations (a multiply-add counts 2) one iteration of cnxk_peak_loop does for `isa`: avx2 and
-/// avx512 f32 FMAs, avx512vnni u8 x s8 dot products, neon f32 FMAs; 0 for ISAs without a loop.
+/// avx512 f32 FMAs, avx512vnni u8 x s8 dot products, avx512bf16 bf16 dot products (vdpbf16ps),
+/// neon f32 FMAs; 0 for ISAs without a loop.
 double cnxk_peak_ops_per_iteration(int32_t isa);
 /// Runs `iterations` of a register-only multiply-add loop of `isa` (12 independent chains), for
 /// measuring the arithmetic peak; returns a value to keep it from being optimised away (0 when

@@ -5,7 +5,7 @@
 ///
 /// Immutable after creation. Any number of `infer` calls may run at once: each takes its own
 /// arena (scratch memory and, for `threads` > 1, its own thread team) from a pool.
-public final class FastEngine: LayerProfiling, @unchecked Sendable {
+public final class FastEngine: RuntimeEngine, @unchecked Sendable {
     public let config: ConvNeXtConfig
     public var name: String { "fast-\(precision.rawValue)" }
     /// The precision of the pointwise layers.
@@ -27,16 +27,6 @@ public final class FastEngine: LayerProfiling, @unchecked Sendable {
 
     /// Most threads one inference may use.
     public static let maxThreads = ConvNeXtRuntime.maxThreads
-
-    public func infer(_ input: UnsafeBufferPointer<Float>, logits: UnsafeMutableBufferPointer<Float>, threads: Int) {
-        _ = runtime.infer(input, logits: logits, threads: threads, profile: false)
-    }
-
-    /// Runs one inference and returns the time per layer kind seen by the calling thread.
-    public func inferProfiled(_ input: UnsafeBufferPointer<Float>, logits: UnsafeMutableBufferPointer<Float>,
-                              threads: Int) -> LayerProfile {
-        runtime.infer(input, logits: logits, threads: threads, profile: true)
-    }
 
     /// Runs one NCHW image and reports every layer's output (NCHW) to `observe`, with the same
     /// `LayerID`s as `ReferenceForward.run(_:observe:)` (fc2 carries the folded layer scale).

@@ -10,8 +10,7 @@ extension KernelTable {
                      "kernel                             shape                     rate"]
         for isa in ISA.allCases where CPUFeatures.has(isa) && cnxk_peak_ops_per_iteration(isa.code) > 0 {
             let rate = peakRate(isa)
-            lines.append(row("peak__\(isa.rawValue)", "register-only loop", isa == .avx512vnni
-                ? String(format: "%7.1f GOP/s (u8 x s8 dot products)", rate) : String(format: "%7.1f GFLOP/s (FMA)", rate)))
+            lines.append(row("peak__\(isa.rawValue)", "register-only loop", peakFormat(isa, rate)))
         }
         for kernel in all {
             guard kernel.runnable else {
@@ -27,38 +26,16 @@ extension KernelTable {
     private static func measure(_ kernel: Kernel, iterations: Int) -> (String, String) {
         switch kernel.op {
         case .f32GEMM:
-            let k = 160, mr = kernel.mr, nr = kernel.nr
-            let a = filled(mr * k), b = filled(k * nr), bias = filled(nr), c = filled(mr * nr)
-            var tile = cnxk_f32_gemm_tile()
-            tile.k = k
-            tile.a = UnsafePointer(a.pointer)
-            tile.lda = k
-            tile.rows = mr
-            tile.b = UnsafePointer(b.pointer)
-            tile.bias = UnsafePointer(bias.pointer)
-            tile.c = c.pointer
-            tile.ldc = nr
-            let fn = kernel.f32GEMM
-            let seconds = time(iterations) { fn(&tile) }
-            return ("\(mr)x\(nr), k=\(k)", gflops(2.0 * Double(mr * nr * k), seconds))
+            let k = 160
+            return measureTile(kernel, k: k, a: filled(kernel.mr * k), b: filled(k * kernel.nr), iterations: iterations,
+                               run: kernel.f32GEMM, as: cnxk_f32_gemm_tile.self)
         case .bf16GEMM:
             let k = 160, mr = kernel.mr, nr = kernel.nr
             let a = AlignedBuffer<UInt16>(count: mr * k), b = AlignedBuffer<UInt16>(count: cnxk_bf16_panel_elements(k, nr))
-            let bias = filled(nr), c = filled(mr * nr)
             for i in 0..<(mr * k) { a.pointer[i] = cnxk_bf16_from_f32(Float(i % 7) * 0.01 - 0.03) }
             for i in 0..<b.count { b.pointer[i] = cnxk_bf16_from_f32(Float(i % 5) * 0.01 - 0.02) }
-            var tile = cnxk_bf16_gemm_tile()
-            tile.k = k
-            tile.a = UnsafePointer(a.pointer)
-            tile.lda = k
-            tile.rows = mr
-            tile.b = UnsafePointer(b.pointer)
-            tile.bias = UnsafePointer(bias.pointer)
-            tile.c = c.pointer
-            tile.ldc = nr
-            let fn = kernel.bf16GEMM
-            let seconds = time(iterations) { fn(&tile) }
-            return ("\(mr)x\(nr), k=\(k)", gflops(2.0 * Double(mr * nr * k), seconds))
+            return measureTile(kernel, k: k, a: a, b: b, iterations: iterations, run: kernel.bf16GEMM,
+                               as: cnxk_bf16_gemm_tile.self)
         case .f32Depthwise7x7:
             let cp = 48, pixels = 28, pw = pixels + 6
             let input = filled(7 * pw * cp), w = filled(49 * cp), bias = filled(cp), out = filled(pixels * cp)
@@ -112,6 +89,20 @@ extension KernelTable {
         }
     }
 
+    /// Times one full GEMM tile (f32 or bf16, by `Tile`) of `kernel` over `k`: A (mr x k) and the
+    /// packed B panel as given, bias and C cache-resident; the shape and GFLOP/s (multiply-add = 2).
+    private static func measureTile<Tile: GEMMTileArguments>(
+        _ kernel: Kernel, k: Int, a: AlignedBuffer<Tile.Element>, b: AlignedBuffer<Tile.Element>, iterations: Int,
+        run fn: (UnsafePointer<Tile>?) -> Void, as _: Tile.Type
+    ) -> (String, String) {
+        let mr = kernel.mr, nr = kernel.nr
+        let bias = filled(nr), c = filled(mr * nr)
+        var tile = Tile(k: k, a: UnsafePointer(a.pointer), lda: k, rows: mr, b: UnsafePointer(b.pointer),
+                        bias: UnsafePointer(bias.pointer), c: c.pointer, ldc: nr)
+        let seconds = time(iterations) { fn(&tile) }
+        return ("\(mr)x\(nr), k=\(k)", gflops(2.0 * Double(mr * nr * k), seconds))
+    }
+
     /// Giga-operations per second of the register-only multiply-add loop of `isa` on one core.
     public static func peakRate(_ isa: ISA) -> Double {
         let iterations = 2_000_000
@@ -119,6 +110,15 @@ extension KernelTable {
         let seconds = time(5) { sink += cnxk_peak_loop(isa.code, iterations) }
         if sink.isNaN { return 0 }
         return cnxk_peak_ops_per_iteration(isa.code) * Double(iterations) / seconds / 1e9
+    }
+
+    /// The peak's rate with what the loop's instruction is: integer dot products count as GOP/s.
+    private static func peakFormat(_ isa: ISA, _ rate: Double) -> String {
+        switch isa {
+        case .avx512vnni: String(format: "%7.1f GOP/s (u8 x s8 dot products)", rate)
+        case .avx512bf16: String(format: "%7.1f GFLOP/s (bf16 dot products)", rate)
+        default: String(format: "%7.1f GFLOP/s (FMA)", rate)
+        }
     }
 
     private static func filled(_ count: Int) -> AlignedBuffer<Float> {

@@ -7,7 +7,7 @@ import Foundation
 /// Per block and per chunk of image rows (kept in cache): depthwise 7x7 -> LayerNorm normalise +
 /// quantise -> fc1 GEMM (+GELU, requantise) -> fc2 GEMM (+residual), so a block needs one barrier.
 /// Immutable; each inference takes a scratch arena from a pool (`ConvNeXtRuntime`).
-public struct Int8Engine: LayerProfiling {
+public struct Int8Engine: RuntimeEngine {
     public let model: QuantizedModel
     let runtime: ConvNeXtRuntime
 
@@ -19,16 +19,6 @@ public struct Int8Engine: LayerProfiling {
     public init(model: QuantizedModel, kernels: Int8KernelChoice = .automatic) throws {
         self.model = model
         runtime = try ConvNeXtRuntime(program: model, kernels: kernels)
-    }
-
-    public func infer(_ input: UnsafeBufferPointer<Float>, logits: UnsafeMutableBufferPointer<Float>, threads: Int) {
-        _ = runtime.infer(input, logits: logits, threads: threads, profile: false)
-    }
-
-    /// Runs one inference and returns the CPU time per layer kind seen by the calling thread.
-    public func inferProfiled(_ input: UnsafeBufferPointer<Float>, logits: UnsafeMutableBufferPointer<Float>,
-                              threads: Int) -> LayerProfile {
-        runtime.infer(input, logits: logits, threads: threads, profile: true)
     }
 
     /// Runs one NCHW image and reports every layer's output (NCHW, dequantised) to `observe`,
