@@ -7,16 +7,6 @@ import CConvNeXtKernels
 /// Built once at load time from any weight function, so that LayerNorm affines, layer
 /// scales and convolution layouts are folded in while packing.
 struct PackedLinear: @unchecked Sendable {
-    /// One panel: `width` output columns starting at `column`, packed k-major.
-    struct Panel {
-        let column: Int
-        let width: Int
-        let b: UnsafePointer<Float>
-        /// The mr x width tile kernel and the 1 x width one (the same when the table has no row kernel).
-        let kernel: cnxk_f32_gemm_fn
-        let rowKernel: cnxk_f32_gemm_fn
-    }
-
     /// Reduction length (rows of W read per output).
     let k: Int
     /// Real output columns.
@@ -25,7 +15,7 @@ struct PackedLinear: @unchecked Sendable {
     let paddedN: Int
     /// Rows per tile of the panel kernels.
     let mr: Int
-    let panels: [Panel]
+    let panels: [GEMMPanel<cnxk_f32_gemm_tile>]
     let bias: UnsafePointer<Float>
     /// The tile kernels' names, for profiles and `convnext cpu`.
     let kernelNames: [String]
@@ -51,36 +41,21 @@ struct PackedLinear: @unchecked Sendable {
             return
         }
         bf16 = nil
-        let family = KernelTable.family(.f32GEMM)
-        let tileRows = family.map(\.mr).max() ?? 1
-        mr = tileRows
-        let widths = KernelTable.panelWidths(paddedColumns: paddedN,
-                                      available: Set(family.filter { $0.mr == tileRows }.map(\.nr)))
         let storage = AlignedBuffer<Float>(count: k * paddedN + paddedN)
-        let b = storage.pointer
         let biasPointer = storage.pointer + k * paddedN
-        var panels: [Panel] = []
-        var names: [String] = []
-        var column = 0
-        for width in widths {
-            let panel = b + k * column
+        let built = Self.buildPanels(family: KernelTable.family(.f32GEMM), paddedN: paddedN,
+                                     function: { $0.f32GEMM }) { column, width -> UnsafePointer<Float> in
+            let panel = storage.pointer + k * column
             for kk in 0..<k {
-                for j in 0..<width where column + j < n {
-                    panel[kk * width + j] = Float(weight(kk, column + j))
-                }
+                for j in 0..<width where column + j < n { panel[kk * width + j] = Float(weight(kk, column + j)) }
             }
-            // panelWidths only yields widths with an mr-row kernel in the family.
-            let tile = family.first { $0.mr == tileRows && $0.nr == width }!
-            let row = family.first { $0.mr == 1 && $0.nr == width } ?? tile
-            panels.append(Panel(column: column, width: width, b: UnsafePointer(panel), kernel: tile.f32GEMM,
-                                rowKernel: row.f32GEMM))
-            if !names.contains(tile.name) { names.append(tile.name) }
-            column += width
+            return UnsafePointer(panel)
         }
+        mr = built.mr
         for j in 0..<n { biasPointer[j] = Float(bias(j)) }
-        self.panels = panels
+        panels = built.panels
         self.bias = UnsafePointer(biasPointer)
-        self.kernelNames = names
+        kernelNames = built.names
         self.storage = storage
     }
 
@@ -97,33 +72,6 @@ struct PackedLinear: @unchecked Sendable {
     func run(a: UnsafePointer<Float>, lda: Int, m: Int, output: Output, gelu: Bool = false,
              bf16Scratch: UnsafeMutablePointer<UInt16>? = nil) {
         if let bf16 { return runBF16(bf16, a: a, lda: lda, m: m, output: output, gelu: gelu, scratch: bf16Scratch) }
-        var tile = cnxk_f32_gemm_tile()
-        tile.k = k
-        tile.lda = lda
-        tile.gelu = gelu ? 1 : 0
-        for panel in panels {
-            tile.b = panel.b
-            tile.bias = bias + panel.column
-            var r = 0
-            while r < m {
-                let rows = min(mr, m - r)
-                tile.a = a + r * lda
-                tile.rows = rows
-                switch output {
-                case .compact(let c, let ldc):
-                    tile.c = c + r * ldc + panel.column
-                    tile.ldc = ldc
-                    tile.c_row_offsets = nil
-                    tile.residual = nil
-                case .mapped(let c, let offsets, let residual):
-                    tile.c = c + panel.column
-                    tile.ldc = 0
-                    tile.c_row_offsets = offsets + r
-                    tile.residual = residual.map { $0 + panel.column }
-                }
-                if rows == 1 { panel.rowKernel(&tile) } else { panel.kernel(&tile) }
-                r += mr
-            }
-        }
+        Self.runPanels(panels, mr: mr, k: k, a: a, lda: lda, m: m, rowBase: 0, bias: bias, output: output, gelu: gelu)
     }
 }
