@@ -121,6 +121,7 @@ static int test_rounding(size_t *cases) {
     return ok;
 }
 
+#if defined(__x86_64__)
 /// The AVX512-BF16 A prologue (cnxk_bf16_rounding) against cnxk_bf16_round_rows: every bit
 /// pattern class (random words, so NaNs, infinities and subnormals too), every row length up to
 /// 70 (vector bodies and masked tails), strided rows; the elements between rows stay untouched.
@@ -157,6 +158,8 @@ static int test_round_rows(cnxk_bf16_round_fn fn, size_t *cases) {
     *cases = n;
     return ok;
 }
+
+#endif
 
 // ---------------------------------------------------------------------------------------------
 // GEMM tiles.
