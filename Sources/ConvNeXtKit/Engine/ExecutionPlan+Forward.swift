@@ -14,7 +14,7 @@ extension ExecutionPlan {
 
         // Stem: gather patches, quantise when int8, GEMM, LayerNorm (with affine) into the residual stream.
         let dStem = dump?.buffer(.stemConv, c: g0.c, h: g0.h, w: g0.w)
-        forEachChunk(g0.h, stemRowsPerChunk, threads: threads, arena: arena) { t, rows in
+        forEachChunk(g0.h, stemRowsPerChunk, perThread: 2, threads: threads, arena: arena) { t, rows in
             stemChunk(input: input, rows: rows, out: stemOut, arena: arena, thread: t, dump: dStem)
         }
         if let dump {
@@ -32,7 +32,7 @@ extension ExecutionPlan {
                 let g = geometry
                 let xin = cur == 0 ? previousMaps.0 : previousMaps.1, xout = maps.0
                 let dNorm = dump?.buffer(.downsampleNorm(stage: s), c: previous.c, h: previous.h, w: previous.w)
-                forEachChunk(g.h, stage.rowsPerChunk, threads: threads, arena: arena) { t, rows in
+                forEachChunk(g.h, stage.rowsPerChunk, perThread: stage.chunksPerThread, threads: threads, arena: arena) { t, rows in
                     downsampleChunk(stage: stage, gemm: down, previous: previous, rows: rows, xin: xin, xout: xout,
                                     arena: arena, thread: t, dump: dNorm)
                 }
@@ -54,7 +54,7 @@ extension ExecutionPlan {
                               fc2: d.buffer(block.hasLayerScale ? .layerScale(stage: s, block: b) : .fc2(stage: s, block: b),
                                             c: g.c, h: g.h, w: g.w))
                 }
-                forEachChunk(g.h, stage.rowsPerChunk, threads: threads, arena: arena) { t, rows in
+                forEachChunk(g.h, stage.rowsPerChunk, perThread: stage.chunksPerThread, threads: threads, arena: arena) { t, rows in
                     blockChunk(block, g, rows: rows, xin: xin, xout: xout, arena: arena, thread: t, dump: dumps)
                 }
                 cur = 1 - cur
@@ -71,13 +71,14 @@ extension ExecutionPlan {
 
     /// Runs `body(thread, rows)` over chunks of image rows. Threads take chunks from a shared counter,
     /// so a thread the OS delays costs at most one chunk; with several threads the chunks shrink so
-    /// that each thread gets about two, even for 7-row stages. The rows are spread evenly over the
+    /// that each thread gets about `perThread`, even for 7-row stages. The rows are spread evenly over the
     /// chunks, the larger ones first (14 rows in 4 chunks: 4, 4, 3, 3, so two threads get 7 each;
     /// 4, 4, 4, 2 gave one thread 8). The calling thread (part 0) always runs the first chunk, so
     /// its profile sees every layer kind.
-    private func forEachChunk(_ height: Int, _ rowsPerChunk: Int, threads: Int, arena: ExecutionArena,
+    private func forEachChunk(_ height: Int, _ rowsPerChunk: Int, perThread: Int, threads: Int, arena: ExecutionArena,
                               _ body: (Int, Range<Int>) -> Void) {
-        let per = threads > 1 ? max(1, min(rowsPerChunk, (height + 2 * threads - 1) / (2 * threads))) : rowsPerChunk
+        let parts = perThread * threads
+        let per = threads > 1 ? max(1, min(rowsPerChunk, (height + parts - 1) / parts)) : rowsPerChunk
         let chunks = (height + per - 1) / per
         let base = height / chunks, extra = height % chunks
         func rows(_ c: Int) -> Range<Int> {

@@ -29,6 +29,10 @@ struct PlannedStage {
     let geometry: StageGeometry
     /// Image rows per chunk of the fused block (dwconv .. fc2), from `ExecutionPlan.hiddenChunkBytes`.
     let rowsPerChunk: Int
+    /// Chunks per thread when several threads share a phase: 2 (a delayed thread costs at most
+    /// half its share), or 1 when the blocks' weights outgrow the small hidden budget, since
+    /// every chunk streams all of them (float nano stage 3: 13 MB per block).
+    let chunksPerThread: Int
     let downsample: PackedGEMM?
     let downsampleEpsilon: Float
     let downsampleNormWeight: [Float]
@@ -70,8 +74,19 @@ final class ExecutionPlan: @unchecked Sendable {
     let maxChunkPixels: Int
 
     /// Target size in bytes of one chunk's hidden activations (fc1 output), which stays in L2
-    /// (float atto: 64 KB and 1 MB measured 2-5% slower).
+    /// (float atto: 64 KB and 1 MB measured 2-5% slower), when the block's weights are small.
     static let hiddenChunkBytes = 256 << 10
+    /// Largest hidden budget: blocks whose fc weights exceed L2 stream them once per chunk, so
+    /// their chunks grow with the weights up to this size (float nano at 1 thread: 1 MB
+    /// instead of 256 KB measured 10-20% faster on Zen 3 and Zen 5; docs/benchmarks.md).
+    static let maxHiddenChunkBytes = 1 << 20
+
+    /// The hidden budget of a block whose fc1 and fc2 weights take `weightBytes`: at least
+    /// `hiddenChunkBytes`, growing with the weights up to `maxHiddenChunkBytes`, so a chunk does
+    /// at least as much work with the weights as it takes to stream them.
+    static func hiddenChunkBytes(weightBytes: Int) -> Int {
+        min(max(hiddenChunkBytes, weightBytes), maxHiddenChunkBytes)
+    }
     /// Upper bound of a chunk's pixels (int8 hidden activations are 4x smaller than float ones).
     static let maxChunkPixelsTarget = 448
 
@@ -93,8 +108,8 @@ final class ExecutionPlan: @unchecked Sendable {
 
     /// Image rows per chunk for a stage of width `w` whose hidden activations take `hiddenBytes`
     /// per pixel: the byte budget, at most `maxChunkPixelsTarget` pixels, at least one row.
-    static func rowsPerChunk(width w: Int, hiddenBytes: Int) -> Int {
-        let pixels = min(hiddenChunkBytes / max(hiddenBytes, 1), maxChunkPixelsTarget)
+    static func rowsPerChunk(width w: Int, hiddenBytes: Int, budget: Int = hiddenChunkBytes) -> Int {
+        let pixels = min(budget / max(hiddenBytes, 1), maxChunkPixelsTarget)
         return max(1, pixels / max(w, 1))
     }
 
@@ -174,6 +189,7 @@ final class ExecutionPlan: @unchecked Sendable {
             let cp = geometry.cp
             var blocks: [PlannedBlock] = []
             var hiddenBytes = 4 * cp
+            var blockWeightBytes = 0
             for block in stage.blocks {
                 let c = geometry.c
                 guard block.dwWeights.count == 49 * c, block.fc1.inFeatures == c, block.fc2.outFeatures == c,
@@ -193,8 +209,10 @@ final class ExecutionPlan: @unchecked Sendable {
                                            fc1: fc1, fc2: fc2, hasLayerScale: block.hasLayerScale))
                 hiddenBytes = max(hiddenBytes, hidden * elementBytes(fc2.input.precision) * (fc2.input.precision == .int16 ? 2 : 1))
                 maxN = max(maxN, fc1.nPadded, fc2.nPadded)
+                blockWeightBytes = max(blockWeightBytes, fc1.weightBytes + fc2.weightBytes)
             }
-            let rows = Self.rowsPerChunk(width: geometry.w, hiddenBytes: hiddenBytes)
+            let rows = Self.rowsPerChunk(width: geometry.w, hiddenBytes: hiddenBytes,
+                                         budget: Self.hiddenChunkBytes(weightBytes: blockWeightBytes))
             let px = rows * geometry.w
             maxPixels = max(maxPixels, px)
             if down != nil { aBytes = max(aBytes, px * 4 * previous.cp * 4) }
@@ -203,7 +221,8 @@ final class ExecutionPlan: @unchecked Sendable {
                 hBytes = max(hBytes, px * block.fc2.kPadded * 4)
             }
             chunkFloat = max(chunkFloat, px * cp)
-            planned.append(PlannedStage(geometry: geometry, rowsPerChunk: rows, downsample: down,
+            planned.append(PlannedStage(geometry: geometry, rowsPerChunk: rows,
+                                        chunksPerThread: blockWeightBytes > Self.hiddenChunkBytes ? 1 : 2, downsample: down,
                                         downsampleEpsilon: stage.downsample?.normEpsilon ?? 1e-6,
                                         downsampleNormWeight: stage.downsample?.normWeight ?? [],
                                         downsampleNormBias: stage.downsample?.normBias ?? [], blocks: blocks))

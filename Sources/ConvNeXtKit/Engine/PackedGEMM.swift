@@ -104,6 +104,12 @@ final class PackedGEMM: @unchecked Sendable {
     /// cnxq activation kind of this layer's input.
     var inputKind: Int32 { Int32(activationKind(input.precision)) }
 
+    /// Bytes of packed weights one pass over all rows streams (f32 4, bf16 2, int8 1 per weight).
+    var weightBytes: Int {
+        let perWeight = floatLayer.map { $0.precision == .bf16 ? 2 : 4 } ?? 1
+        return kPadded * nPadded * perWeight
+    }
+
     /// The kernels this layer runs.
     var kernelNames: [String] { kernel.map { [$0.name] } ?? floatLayer?.kernelNames ?? [] }
 

@@ -16,7 +16,8 @@ extension PackedLinear {
         for (s, c) in config.dims.enumerated() {
             if s > 0 { height /= 2; width /= 2 }
             let hidden = roundUp16(4 * c), pixels = max(height * width, 1)
-            let chunk = min(max(8, ExecutionPlan.hiddenChunkBytes / (4 * hidden) / 8 * 8), (pixels + 7) / 8 * 8)
+            let budget = ExecutionPlan.hiddenChunkBytes(weightBytes: 2 * 4 * hidden * roundUp16(c))
+            let chunk = min(ExecutionPlan.rowsPerChunk(width: width, hiddenBytes: 4 * hidden, budget: budget) * width, pixels)
             shapes += [(chunk, c, 4 * c, true), (chunk, 4 * c, c, false)]
         }
         for s in shapes {
