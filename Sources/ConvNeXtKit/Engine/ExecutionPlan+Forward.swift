@@ -54,8 +54,10 @@ extension ExecutionPlan {
                               fc2: d.buffer(block.hasLayerScale ? .layerScale(stage: s, block: b) : .fc2(stage: s, block: b),
                                             c: g.c, h: g.h, w: g.w))
                 }
-                forEachChunk(g.h, stage.rowsPerChunk, perThread: stage.chunksPerThread, threads: threads, arena: arena) { t, rows in
-                    blockChunk(block, g, rows: rows, xin: xin, xout: xout, arena: arena, thread: t, dump: dumps)
+                // Blocks split pixels, not rows: 2 threads on a 7 x 7 stage get 25 / 24 pixels, not 4 / 3 rows.
+                forEachChunk(g.h * g.w, stage.rowsPerChunk * g.w, perThread: stage.chunksPerThread, threads: threads,
+                             arena: arena) { t, pixels in
+                    blockChunk(block, g, pixels: pixels, xin: xin, xout: xout, arena: arena, thread: t, dump: dumps)
                 }
                 cur = 1 - cur
                 if let dump {
@@ -69,7 +71,8 @@ extension ExecutionPlan {
         dump?.flush()
     }
 
-    /// Runs `body(thread, rows)` over chunks of image rows. Threads take chunks from a shared counter,
+    /// Runs `body(thread, units)` over chunks of `height` units (image rows, or pixels for the
+    /// blocks), at most `rowsPerChunk` each. Threads take chunks from a shared counter,
     /// so a thread the OS delays costs at most one chunk; with several threads the chunks shrink so
     /// that each thread gets about `perThread`, even for 7-row stages. The rows are spread evenly over the
     /// chunks, the larger ones first (14 rows in 4 chunks: 4, 4, 3, 3, so two threads get 7 each;
@@ -226,11 +229,12 @@ extension ExecutionPlan {
         arena.lap(.downsample, part: t)
     }
 
-    private func blockChunk(_ block: PlannedBlock, _ g: StageGeometry, rows: Range<Int>, xin: UnsafeMutablePointer<Float>,
+    /// One block on the image's pixels `range` (row-major; it may start and end inside a row).
+    private func blockChunk(_ block: PlannedBlock, _ g: StageGeometry, pixels range: Range<Int>, xin: UnsafeMutablePointer<Float>,
                             xout: UnsafeMutablePointer<Float>, arena: ExecutionArena, thread t: Int, dump: BlockDump?) {
-        let pixels = rows.count * g.w
+        let pixels = range.count
         let y = arena.chunkFloat[t]
-        depthwise7x7(xin: xin, g, rows: rows, weights: block.dwWeights, bias: block.dwBias, out: y)
+        depthwise7x7(xin: xin, g, pixels: range, weights: block.dwWeights, bias: block.dwBias, out: y)
         arena.lap(.dwconv, part: t)
         let a = arena.chunkA[t], planeA = chunkABytes / 2
         let h = arena.chunkH[t], planeH = chunkHBytes / 2
@@ -248,14 +252,17 @@ extension ExecutionPlan {
                                      outLo: h.assumingMemoryBound(to: UInt8.self) + planeH, quantization: q2)
         block.fc1.run(rows: pixels, a: UnsafeRawPointer(a), planeBytes: planeA, epilogue: &ep1, scratch: arena.gemmScratch[t])
         arena.lap(.pointwise1, part: t)
-        let offset = g.offset(rows.lowerBound, 0)
+        // Output mapped from the start of the chunk's first image row; the chunk's pixels are
+        // rows firstColumn ..< firstColumn + pixels of that mapping.
+        let offset = g.offset(range.lowerBound / g.w, 0), firstColumn = range.lowerBound % g.w
         var ep2 = cnxq_epilogue.make(kind: CNXQ_OUT_F32_ADD, out: UnsafeMutableRawPointer(xout + offset), pixelStride: g.cp,
                                      rowStride: g.rowStride, width: g.w, residual: UnsafePointer(xin + offset))
-        block.fc2.run(rows: pixels, a: UnsafeRawPointer(h), planeBytes: planeH, epilogue: &ep2, scratch: arena.gemmScratch[t])
+        block.fc2.run(rows: pixels, firstRow: firstColumn, a: UnsafeRawPointer(h), planeBytes: planeH, epilogue: &ep2,
+                      scratch: arena.gemmScratch[t])
         arena.lap(.pointwise2, part: t)
 
         guard let dump else { return }
-        let first = rows.lowerBound * g.w
+        let first = range.lowerBound
         let hidden = block.fc1.n
         copyRows(y, stride: g.cp, count: pixels, channels: g.c, to: dump.dw + first * g.c)
         for px in 0..<pixels {
@@ -321,9 +328,9 @@ extension ExecutionPlan {
         }
     }
 
-    /// Depthwise 7x7 (pad 3 via the zero border) for image rows `rows`, one image row per call of
-    /// the plan's depthwise kernel.
-    private func depthwise7x7(xin: UnsafeMutablePointer<Float>, _ g: StageGeometry, rows: Range<Int>,
+    /// Depthwise 7x7 (pad 3 via the zero border) for the image's pixels `pixels` (row-major), one
+    /// call of the plan's depthwise kernel per image row or part of one.
+    private func depthwise7x7(xin: UnsafeMutablePointer<Float>, _ g: StageGeometry, pixels: Range<Int>,
                               weights: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>,
                               out: UnsafeMutablePointer<Float>) {
         var args = cnxk_f32_dwconv_args()
@@ -333,12 +340,17 @@ extension ExecutionPlan {
         args.weight_tap_stride = g.cp
         args.bias = UnsafePointer(bias)
         args.output_pixel_stride = g.cp
-        args.pixels = g.w
         args.channels = g.cp
-        for (i, y) in rows.enumerated() {
-            args.input = UnsafePointer(xin + y * g.rowStride)
-            args.output = out + i * g.w * g.cp
+        var p = pixels.lowerBound
+        while p < pixels.upperBound {
+            let y = p / g.w, x = p % g.w
+            let count = min(g.w - x, pixels.upperBound - p)
+            // The kernel's input is the top-left corner of the first pixel's 7 x 7 window.
+            args.input = UnsafePointer(xin + y * g.rowStride + x * g.cp)
+            args.pixels = count
+            args.output = out + (p - pixels.lowerBound) * g.cp
             depthwiseKernel.f32Depthwise(&args)
+            p += count
         }
     }
 

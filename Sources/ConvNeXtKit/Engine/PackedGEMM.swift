@@ -113,10 +113,13 @@ final class PackedGEMM: @unchecked Sendable {
     /// The kernels this layer runs.
     var kernelNames: [String] { kernel.map { [$0.name] } ?? floatLayer?.kernelNames ?? [] }
 
-    /// Computes rows [0, rows) of A x W and applies the epilogue. `a` holds rows of `kPadded`
+    /// Computes `rows` rows of A x W and applies the epilogue. `a` holds rows of `kPadded`
     /// elements (u8; for int16 a second plane at `a + planeBytes`; float for float layers).
+    /// The rows are output rows `firstRow ..< firstRow + rows` of the epilogue's pixel mapping (a
+    /// chunk that starts inside an image row); `a` points at the first of them.
     /// `scratch` holds at least 16 * nPadded floats and `rows` row offsets.
-    func run(rows: Int, a: UnsafeRawPointer, planeBytes: Int, epilogue: inout cnxq_epilogue, scratch: GEMMScratch) {
+    func run(rows: Int, firstRow: Int = 0, a: UnsafeRawPointer, planeBytes: Int, epilogue: inout cnxq_epilogue,
+             scratch: GEMMScratch) {
         guard rows > 0 else { return }
         epilogue.scale = UnsafePointer(scale)
         epilogue.bias = UnsafePointer(bias)
@@ -125,28 +128,32 @@ final class PackedGEMM: @unchecked Sendable {
         if let kernel {
             let u8 = a.assumingMemoryBound(to: UInt8.self)
             let lo: UnsafePointer<UInt8>? = kernel.inputPlanes == 2 ? u8 + planeBytes : nil
-            kernel.function(0, rows, n, kPadded / 4, u8, lo, kPadded,
+            // The kernels read row m at a + m * lda: shift A back so that row firstRow is `a`.
+            let back = firstRow * kPadded
+            kernel.function(firstRow, firstRow + rows, n, kPadded / 4, u8 - back, lo.map { $0 - back }, kPadded,
                             UnsafePointer(weights.assumingMemoryBound(to: Int8.self)), &epilogue)
             return
         }
-        runFloat(rows: rows, a: a.assumingMemoryBound(to: Float.self), epilogue: &epilogue, scratch: scratch)
+        runFloat(rows: rows, firstRow: firstRow, a: a.assumingMemoryBound(to: Float.self), epilogue: &epilogue,
+                 scratch: scratch)
     }
 
     /// Float layers. Float outputs (plain, + GELU, + residual) are stored by the f32 tiles
     /// themselves through a row-offset table; quantised outputs go through `scratch` 16 rows at a
     /// time and the shared C epilogue. The fused store writes all `nPadded` columns, so it needs
     /// outputs at least that far apart (the logits are not: they take the scratch path).
-    private func runFloat(rows: Int, a: UnsafePointer<Float>, epilogue: inout cnxq_epilogue, scratch: GEMMScratch) {
+    private func runFloat(rows: Int, firstRow: Int, a: UnsafePointer<Float>, epilogue: inout cnxq_epilogue,
+                          scratch: GEMMScratch) {
         guard let floatLayer else { return }
         let kind = UInt32(bitPattern: epilogue.kind)
         let fused = kind == CNXQ_OUT_F32.rawValue || kind == CNXQ_OUT_F32_ADD.rawValue || kind == CNXQ_OUT_GELU_F32.rawValue
         if fused, epilogue.out_pixel_stride >= nPadded, let out = epilogue.out?.assumingMemoryBound(to: Float.self) {
             let pixel = epilogue.out_pixel_stride, width = epilogue.out_width, row = epilogue.out_row_stride
             let offsets = scratch.rowOffsets
-            if width >= rows {
-                for r in 0..<rows { offsets[r] = r * pixel }
+            if width >= firstRow + rows {
+                for r in 0..<rows { offsets[r] = (firstRow + r) * pixel }
             } else {
-                for r in 0..<rows { offsets[r] = (r / width) * row + (r % width) * pixel }
+                for r in 0..<rows { offsets[r] = ((firstRow + r) / width) * row + ((firstRow + r) % width) * pixel }
             }
             let residual = kind == CNXQ_OUT_F32_ADD.rawValue ? epilogue.residual : nil
             floatLayer.run(a: a, lda: kPadded, m: rows, output: .mapped(out, offsets: offsets, residual: residual),
@@ -158,7 +165,7 @@ final class PackedGEMM: @unchecked Sendable {
             let mc = min(16, rows - m0)
             floatLayer.run(a: a + m0 * kPadded, lda: kPadded, m: mc, output: .compact(scratch.floats, ldc: nPadded),
                            bf16Scratch: scratch.bf16)
-            cnxq_apply_output(&epilogue, m0, m0 + mc, n, scratch.floats, nPadded)
+            cnxq_apply_output(&epilogue, firstRow + m0, firstRow + m0 + mc, n, scratch.floats, nPadded)
             m0 += mc
         }
     }
