@@ -71,19 +71,19 @@ extension ExecutionPlan {
         dump?.flush()
     }
 
-    /// Runs `body(thread, units)` over chunks of `height` units (image rows, or pixels for the
-    /// blocks), at most `rowsPerChunk` each. Threads take chunks from a shared counter,
+    /// Runs `body(thread, units)` over chunks of `units` (image rows, or pixels for the
+    /// blocks), at most `unitsPerChunk` each. Threads take chunks from a shared counter,
     /// so a thread the OS delays costs at most one chunk; with several threads the chunks shrink so
     /// that each thread gets about `perThread`, even for 7-row stages. The rows are spread evenly over the
     /// chunks, the larger ones first (14 rows in 4 chunks: 4, 4, 3, 3, so two threads get 7 each;
     /// 4, 4, 4, 2 gave one thread 8). The calling thread (part 0) always runs the first chunk, so
     /// its profile sees every layer kind.
-    private func forEachChunk(_ height: Int, _ rowsPerChunk: Int, perThread: Int, threads: Int, arena: ExecutionArena,
+    private func forEachChunk(_ units: Int, _ unitsPerChunk: Int, perThread: Int, threads: Int, arena: ExecutionArena,
                               _ body: (Int, Range<Int>) -> Void) {
         let parts = perThread * threads
-        let per = threads > 1 ? max(1, min(rowsPerChunk, (height + parts - 1) / parts)) : rowsPerChunk
-        let chunks = (height + per - 1) / per
-        let base = height / chunks, extra = height % chunks
+        let per = threads > 1 ? max(1, min(unitsPerChunk, (units + parts - 1) / parts)) : unitsPerChunk
+        let chunks = (units + per - 1) / per
+        let base = units / chunks, extra = units % chunks
         func rows(_ c: Int) -> Range<Int> {
             let start = c * base + min(c, extra)
             return start..<(start + base + (c < extra ? 1 : 0))
