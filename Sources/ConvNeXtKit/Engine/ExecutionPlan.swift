@@ -27,7 +27,7 @@ struct PlannedBlock {
 
 struct PlannedStage {
     let geometry: StageGeometry
-    /// Image rows per chunk of the fused block (dwconv .. fc2), from `ExecutionPlan.hiddenChunkBytes`.
+    /// Image rows per chunk of the fused block (dwconv .. fc2), from `ExecutionPlan.hiddenChunkBytes(weightBytes:)`.
     let rowsPerChunk: Int
     /// Chunks per thread when several threads share a phase: 2 (a delayed thread costs at most
     /// half its share), or 1 when the blocks' weights outgrow the small hidden budget, since
@@ -211,8 +211,8 @@ final class ExecutionPlan: @unchecked Sendable {
                 maxN = max(maxN, fc1.nPadded, fc2.nPadded)
                 blockWeightBytes = max(blockWeightBytes, fc1.weightBytes + fc2.weightBytes)
             }
-            let rows = Self.rowsPerChunk(width: geometry.w, hiddenBytes: hiddenBytes,
-                                         budget: Self.hiddenChunkBytes(weightBytes: blockWeightBytes))
+            let budget = Self.hiddenChunkBytes(weightBytes: blockWeightBytes)
+            let rows = Self.rowsPerChunk(width: geometry.w, hiddenBytes: hiddenBytes, budget: budget)
             let px = rows * geometry.w
             maxPixels = max(maxPixels, px)
             if down != nil { aBytes = max(aBytes, px * 4 * previous.cp * 4) }
@@ -222,7 +222,7 @@ final class ExecutionPlan: @unchecked Sendable {
             }
             chunkFloat = max(chunkFloat, px * cp)
             planned.append(PlannedStage(geometry: geometry, rowsPerChunk: rows,
-                                        chunksPerThread: blockWeightBytes > Self.hiddenChunkBytes ? 1 : 2, downsample: down,
+                                        chunksPerThread: budget > Self.hiddenChunkBytes ? 1 : 2, downsample: down,
                                         downsampleEpsilon: stage.downsample?.normEpsilon ?? 1e-6,
                                         downsampleNormWeight: stage.downsample?.normWeight ?? [],
                                         downsampleNormBias: stage.downsample?.normBias ?? [], blocks: blocks))
