@@ -30,6 +30,8 @@ void cnxk_f32_dwconv7x7_8p16c__avx512(const cnxk_f32_dwconv_args *a);
 // bf16 GEMM tiles: cnxk_bf16_gemm_{mr}x{nr}__{isa} (contract and numerics in cnxk_bf16.h).
 void cnxk_bf16_gemm_4x16__portable(const cnxk_bf16_gemm_tile *t);
 #if defined(CNXK_X86)
+void cnxk_bf16_gemm_32x32__amx(const cnxk_bf16_gemm_tile *t);
+void cnxk_bf16_gemm_32x16__amx(const cnxk_bf16_gemm_tile *t);
 void cnxk_bf16_gemm_8x48__avx512bf16(const cnxk_bf16_gemm_tile *t);
 void cnxk_bf16_gemm_8x32__avx512bf16(const cnxk_bf16_gemm_tile *t);
 void cnxk_bf16_gemm_8x16__avx512bf16(const cnxk_bf16_gemm_tile *t);

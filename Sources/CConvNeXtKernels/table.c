@@ -64,6 +64,8 @@ static const cnxk_kernel kernel_table[] = {
     QU16_GEMM("qu16_gemm_4x16c4__portable", CNXK_ISA_PORTABLE, 4, 16, cnxq_gemm_u16s8_4x16c4_portable),
 
 #if defined(CNXK_X86)
+    BF16_GEMM("bf16_gemm_32x32__amx", CNXK_ISA_AMX, 32, 32, cnxk_bf16_gemm_32x32__amx),
+    BF16_GEMM("bf16_gemm_32x16__amx", CNXK_ISA_AMX, 32, 16, cnxk_bf16_gemm_32x16__amx),
     BF16_GEMM("bf16_gemm_8x48__avx512bf16", CNXK_ISA_AVX512BF16, 8, 48, cnxk_bf16_gemm_8x48__avx512bf16),
     BF16_GEMM("bf16_gemm_8x32__avx512bf16", CNXK_ISA_AVX512BF16, 8, 32, cnxk_bf16_gemm_8x32__avx512bf16),
     BF16_GEMM("bf16_gemm_8x16__avx512bf16", CNXK_ISA_AVX512BF16, 8, 16, cnxk_bf16_gemm_8x16__avx512bf16),

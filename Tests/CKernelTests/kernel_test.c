@@ -10,6 +10,7 @@
 //
 //   kernel_test            run the tests; prints "C kernel tests: N passed, M failed"
 //   kernel_test --bench    also time the kernels (informational GFLOP/s, never a failure)
+//   kernel_test --only S   test only the kernels whose name contains S (the others print SKIP)
 //
 // Built with -DCNXK_TEST_AVX512_EMULATION (see scripts/test-c-kernels), it also tests the AVX-512
 // kernel sources compiled a second time over scalar emulation (avx512_emulation.h), with their
@@ -617,6 +618,7 @@ static void run_bench(void) {
 // ---------------------------------------------------------------------------------------------
 
 int test_native_only = 0;
+const char *test_only = NULL;
 
 int main(int argc, char **argv) {
     int bench = 0;
@@ -625,8 +627,10 @@ int main(int argc, char **argv) {
             bench = 1;
         } else if (strcmp(argv[i], "--native-only") == 0) {
             test_native_only = 1;
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            test_only = argv[++i];
         } else {
-            fprintf(stderr, "usage: %s [--bench] [--native-only]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--bench] [--native-only] [--only SUBSTRING]\n", argv[0]);
             return 2;
         }
     }

@@ -134,8 +134,15 @@ static inline void test_report(int ok, const char *name, size_t cases, int *pass
 /// 1 when the kernel `name` is to run here; otherwise prints its SKIP line and returns 0.
 /// emulated: built over a scalar emulation (skipped with --native-only); supported: the CPU has
 /// the ISA, named isa_name in the SKIP line.
+/// --only SUBSTRING: kernel tests whose name lacks it are skipped (NULL: run every one).
+extern const char *test_only;
+
 static inline int test_should_run(const char *name, int emulated, int native_only, int supported,
                                   const char *isa_name) {
+    if (test_only && !strstr(name, test_only)) {
+        printf("SKIP %s: not selected by --only %s\n", name, test_only);
+        return 0;
+    }
     if (native_only && emulated) {
         printf("SKIP %s: emulated kernels run in the native test only (--native-only)\n", name);
         return 0;

@@ -9,7 +9,7 @@
 #define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
 #define BF16_INLINE static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
 #define AVX512_INLINE BF16_INLINE
-#include "../gelu_avx512.h"
+#include "bf16_avx512_store.h"
 #define UNROLL _Pragma("GCC unroll 8")
 
 enum { MR8 = 8 };
@@ -23,18 +23,6 @@ BF16_INLINE __m512bh broadcast_pair(const uint16_t *a, int last_single) {
     uint32_t pair = a[0];
     if (!last_single) pair |= (uint32_t)a[1] << 16;
     return (__m512bh)_mm512_set1_epi32((int)pair);
-}
-
-/// Epilogue of one row of the tile (nv vectors of 16): GELU, residual, store.
-BF16_INLINE void store_row(const cnxk_bf16_gemm_tile *t, size_t r, const int nv, const __m512 *v) {
-    const ptrdiff_t off = t->c_row_offsets ? t->c_row_offsets[r] : (ptrdiff_t)(r * t->ldc);
-    UNROLL
-    for (int j = 0; j < nv; j++) {
-        __m512 x = v[j];
-        if (t->gelu) x = gelu_avx512(x);
-        if (t->residual) x = _mm512_add_ps(x, _mm512_loadu_ps(t->residual + off + 16 * j));
-        _mm512_storeu_ps(t->c + off + 16 * j, x);
-    }
 }
 
 /// The 8 x (16 nv) tile; nv is a constant after inlining.
@@ -70,7 +58,7 @@ BF16_INLINE void tile_8xn(const cnxk_bf16_gemm_tile *t, const int nv) {
     }
     UNROLL
     for (int r = 0; r < MR8; r++)
-        if ((size_t)r < rows) store_row(t, (size_t)r, nv, acc[r]);
+        if ((size_t)r < rows) bf16_store_row(t, (size_t)r, nv, acc[r], NULL);
 }
 
 /// The 1 x (16 nv) strip: two accumulator sets (even and odd pairs) for twice the independent chains.
@@ -100,7 +88,7 @@ BF16_INLINE void tile_1xn(const cnxk_bf16_gemm_tile *t, const int nv) {
     }
     UNROLL
     for (int j = 0; j < nv; j++) s[j] = _mm512_add_ps(s[j], e[j]);
-    store_row(t, 0, nv, s);
+    bf16_store_row(t, 0, nv, s, NULL);
 }
 
 BF16_TARGET void cnxk_bf16_gemm_8x48__avx512bf16(const cnxk_bf16_gemm_tile *t) { tile_8xn(t, 3); }

@@ -46,3 +46,8 @@ void cnxk_bf16_round_rows(const float *a, size_t lda, size_t rows, size_t k, uin
     for (size_t r = 0; r < rows; r++)
         for (size_t kk = 0; kk < k; kk++) out[r * ldo + kk] = cnxk_bf16_from_f32(a[r * lda + kk]);
 }
+
+size_t cnxk_bf16_padded_k(size_t k, int32_t isa) {
+    if (isa != CNXK_ISA_AMX) return k;
+    return (k + CNXK_BF16_AMX_K_STEP - 1) / CNXK_BF16_AMX_K_STEP * CNXK_BF16_AMX_K_STEP;
+}

@@ -46,6 +46,16 @@ typedef struct {
 
 typedef void (*cnxk_bf16_gemm_fn)(const cnxk_bf16_gemm_tile *t);
 
+/// k per AMX tile multiply. The AMX tiles (cnxk_bf16_gemm_32xN__amx) read k in whole steps of
+/// this size: their caller stores each A row with zeros from k up to cnxk_bf16_padded_k(k, isa)
+/// (so lda >= that) and packs the panels for the padded k (zero weights), which adds nothing
+/// to the sums. The other tiles read exactly k.
+#define CNXK_BF16_AMX_K_STEP 32
+
+/// The k the tiles of ISA `isa` (a cnxk_isa) read: k rounded up to CNXK_BF16_AMX_K_STEP for
+/// AMX, k itself for every other ISA.
+size_t cnxk_bf16_padded_k(size_t k, int32_t isa);
+
 /// The bf16 nearest to `x`, ties to even; NaN -> quiet NaN of the same sign; subnormal -> signed zero.
 static inline uint16_t cnxk_bf16_from_f32(float x) {
     uint32_t u;

@@ -142,8 +142,13 @@ public enum KernelTable {
     /// Panel widths for `paddedColumns` output columns (a multiple of 16) from the f32 GEMM tile
     /// widths a family has. With 48, 32 and 16 (AVX-512): 48-wide panels ending in 32 + 32 rather
     /// than 48 + 16 (16-wide panels waste broadcasts; all-32 panels measured about 5% slower on
-    /// atto). Otherwise (AVX2, NEON, portable: 16 only) panels of the narrowest width.
+    /// atto). With 32 and 16 only (AMX): 32-wide panels and a last 16. Otherwise (AVX2, NEON,
+    /// portable: 16 only) panels of the narrowest width.
     public static func panelWidths(paddedColumns n: Int, available: Set<Int>) -> [Int] {
+        if available == [32, 16] {
+            // AMX (two or one B tiles): 32-wide panels, a 16-wide one for the rest.
+            return [Int](repeating: 32, count: n / 32) + (n % 32 == 16 ? [16] : [])
+        }
         guard available.contains(48), available.contains(32), available.contains(16) else {
             let width = available.min() ?? 16
             return [Int](repeating: width, count: (n + width - 1) / width)
