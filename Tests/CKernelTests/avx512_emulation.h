@@ -25,6 +25,11 @@ EMU emu_m512 emu_loadu(const float *p) {
     memcpy(r.f, p, sizeof r.f);
     return r;
 }
+/// vmovaps faults on an unaligned address; the emulation stops there too.
+EMU emu_m512 emu_load(const float *p) {
+    if ((uintptr_t)p % 64 != 0) __builtin_trap();
+    return emu_loadu(p);
+}
 EMU void emu_storeu(float *p, emu_m512 v) { memcpy(p, v.f, sizeof v.f); }
 EMU emu_m512 emu_set1(float x) { EMU_MAP(x); }
 EMU emu_m512 emu_setzero(void) { EMU_MAP(0.0f); }
@@ -38,6 +43,7 @@ EMU emu_m512 emu_max(emu_m512 a, emu_m512 b) { EMU_MAP(a.f[i] > b.f[i] ? a.f[i] 
 
 #define __m512 emu_m512
 #define _mm512_loadu_ps emu_loadu
+#define _mm512_load_ps emu_load
 #define _mm512_storeu_ps emu_storeu
 #define _mm512_set1_ps emu_set1
 #define _mm512_setzero_ps emu_setzero

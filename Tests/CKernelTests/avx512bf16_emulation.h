@@ -8,7 +8,7 @@
 
 // Generic vectors (not structs), so that the kernel's casts between them compile unchanged.
 // Out of line (EMU_CALL): inlined into the unrolled tiles, the scalar loops make gcc take minutes.
-#define EMU_CALL static __attribute__((noinline))
+#define EMU_CALL static __attribute__((noinline, unused))
 typedef int32_t emu_m512i __attribute__((vector_size(64)));
 typedef uint16_t emu_m512bh __attribute__((vector_size(64)));
 

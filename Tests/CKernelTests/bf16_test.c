@@ -14,6 +14,9 @@
 // The AVX512-BF16 tiles run natively where the CPU has AVX512-BF16 and otherwise print a SKIP
 // line; built with -DCNXK_TEST_AVX512_EMULATION (scripts/test-c-kernels, x86-64), their source is
 // also tested compiled over scalar emulation of its intrinsics (avx512bf16_emulation.h, emu_*).
+// The AMX-BF16 tiles likewise: natively where the CPU (and OS) has AMX-BF16, and everywhere on
+// x86-64 over that emulation plus scalar tile registers (amx_tile_emulation.h), which also fail
+// the kernel for any tile instruction that would fault.
 #define _GNU_SOURCE
 #include "../../Sources/CConvNeXtKernels/cnxk_internal.h"
 #include "bf16_test.h"
@@ -24,32 +27,42 @@
 #define EMULATED(tile) void emu_cnxk_bf16_gemm_##tile##__avx512bf16(const cnxk_bf16_gemm_tile *t);
 EMULATED(8x48) EMULATED(8x32) EMULATED(8x16) EMULATED(1x48) EMULATED(1x32) EMULATED(1x16)
 #undef EMULATED
+void emu_cnxk_bf16_gemm_32x32__amx(const cnxk_bf16_gemm_tile *t);
+void emu_cnxk_bf16_gemm_32x16__amx(const cnxk_bf16_gemm_tile *t);
+// amx_tile_emulation.h's fault counter (defined by int8_test.c).
+extern int amx_emu_faults;
+extern char amx_emu_first_fault[160];
 #endif
 
 typedef struct {
     const char *name;
-    int32_t isa;  ///< cnxk_isa; -1: emulated (runs anywhere)
+    int32_t isa;  ///< cnxk_isa: the CPU it needs natively, and its padding of k
     int mr, nr;
     cnxk_bf16_gemm_fn fn;
+    int emulated;  ///< 1: compiled over scalar emulation, runs anywhere
 } bf16_kernel;
 
 static const bf16_kernel kernels[] = {
-    {"bf16_gemm_4x16__portable", CNXK_ISA_PORTABLE, 4, 16, cnxk_bf16_gemm_4x16__portable},
+    {"bf16_gemm_4x16__portable", CNXK_ISA_PORTABLE, 4, 16, cnxk_bf16_gemm_4x16__portable, 0},
 #if defined(__x86_64__)
-    {"bf16_gemm_8x48__avx512bf16", CNXK_ISA_AVX512BF16, 8, 48, cnxk_bf16_gemm_8x48__avx512bf16},
-    {"bf16_gemm_8x32__avx512bf16", CNXK_ISA_AVX512BF16, 8, 32, cnxk_bf16_gemm_8x32__avx512bf16},
-    {"bf16_gemm_8x16__avx512bf16", CNXK_ISA_AVX512BF16, 8, 16, cnxk_bf16_gemm_8x16__avx512bf16},
-    {"bf16_gemm_1x48__avx512bf16", CNXK_ISA_AVX512BF16, 1, 48, cnxk_bf16_gemm_1x48__avx512bf16},
-    {"bf16_gemm_1x32__avx512bf16", CNXK_ISA_AVX512BF16, 1, 32, cnxk_bf16_gemm_1x32__avx512bf16},
-    {"bf16_gemm_1x16__avx512bf16", CNXK_ISA_AVX512BF16, 1, 16, cnxk_bf16_gemm_1x16__avx512bf16},
+    {"bf16_gemm_32x32__amx", CNXK_ISA_AMX, 32, 32, cnxk_bf16_gemm_32x32__amx, 0},
+    {"bf16_gemm_32x16__amx", CNXK_ISA_AMX, 32, 16, cnxk_bf16_gemm_32x16__amx, 0},
+    {"bf16_gemm_8x48__avx512bf16", CNXK_ISA_AVX512BF16, 8, 48, cnxk_bf16_gemm_8x48__avx512bf16, 0},
+    {"bf16_gemm_8x32__avx512bf16", CNXK_ISA_AVX512BF16, 8, 32, cnxk_bf16_gemm_8x32__avx512bf16, 0},
+    {"bf16_gemm_8x16__avx512bf16", CNXK_ISA_AVX512BF16, 8, 16, cnxk_bf16_gemm_8x16__avx512bf16, 0},
+    {"bf16_gemm_1x48__avx512bf16", CNXK_ISA_AVX512BF16, 1, 48, cnxk_bf16_gemm_1x48__avx512bf16, 0},
+    {"bf16_gemm_1x32__avx512bf16", CNXK_ISA_AVX512BF16, 1, 32, cnxk_bf16_gemm_1x32__avx512bf16, 0},
+    {"bf16_gemm_1x16__avx512bf16", CNXK_ISA_AVX512BF16, 1, 16, cnxk_bf16_gemm_1x16__avx512bf16, 0},
 #endif
 #if defined(CNXK_TEST_AVX512_EMULATION) && defined(__x86_64__)
-    {"bf16_gemm_8x48__avx512bf16 (emulated)", -1, 8, 48, emu_cnxk_bf16_gemm_8x48__avx512bf16},
-    {"bf16_gemm_8x32__avx512bf16 (emulated)", -1, 8, 32, emu_cnxk_bf16_gemm_8x32__avx512bf16},
-    {"bf16_gemm_8x16__avx512bf16 (emulated)", -1, 8, 16, emu_cnxk_bf16_gemm_8x16__avx512bf16},
-    {"bf16_gemm_1x48__avx512bf16 (emulated)", -1, 1, 48, emu_cnxk_bf16_gemm_1x48__avx512bf16},
-    {"bf16_gemm_1x32__avx512bf16 (emulated)", -1, 1, 32, emu_cnxk_bf16_gemm_1x32__avx512bf16},
-    {"bf16_gemm_1x16__avx512bf16 (emulated)", -1, 1, 16, emu_cnxk_bf16_gemm_1x16__avx512bf16},
+    {"bf16_gemm_8x48__avx512bf16 (emulated)", CNXK_ISA_AVX512BF16, 8, 48, emu_cnxk_bf16_gemm_8x48__avx512bf16, 1},
+    {"bf16_gemm_8x32__avx512bf16 (emulated)", CNXK_ISA_AVX512BF16, 8, 32, emu_cnxk_bf16_gemm_8x32__avx512bf16, 1},
+    {"bf16_gemm_8x16__avx512bf16 (emulated)", CNXK_ISA_AVX512BF16, 8, 16, emu_cnxk_bf16_gemm_8x16__avx512bf16, 1},
+    {"bf16_gemm_1x48__avx512bf16 (emulated)", CNXK_ISA_AVX512BF16, 1, 48, emu_cnxk_bf16_gemm_1x48__avx512bf16, 1},
+    {"bf16_gemm_1x32__avx512bf16 (emulated)", CNXK_ISA_AVX512BF16, 1, 32, emu_cnxk_bf16_gemm_1x32__avx512bf16, 1},
+    {"bf16_gemm_1x16__avx512bf16 (emulated)", CNXK_ISA_AVX512BF16, 1, 16, emu_cnxk_bf16_gemm_1x16__avx512bf16, 1},
+    {"bf16_gemm_32x32__amx (emulated)", CNXK_ISA_AMX, 32, 32, emu_cnxk_bf16_gemm_32x32__amx, 1},
+    {"bf16_gemm_32x16__amx (emulated)", CNXK_ISA_AMX, 32, 16, emu_cnxk_bf16_gemm_32x16__amx, 1},
 #endif
 };
 
@@ -164,7 +177,7 @@ static int test_round_rows(cnxk_bf16_round_fn fn, size_t *cases) {
 // ---------------------------------------------------------------------------------------------
 // GEMM tiles.
 
-enum { MAX_K = 1280, MAX_MR = 8, MAX_N = 1008 + 48 };
+enum { MAX_K = 1280, MAX_MR = 32, MAX_N = 1008 + 48 };
 
 typedef struct {
     test_region a, b, bias, offsets, c, res, w;
@@ -176,29 +189,34 @@ static int gemm_case(const bf16_kernel *kn, gemm_regions *g, size_t k, size_t ro
                      int residual, int use_offsets) {
     const size_t mr = (size_t)kn->mr, nr = (size_t)kn->nr;
     const size_t panels = (n + nr - 1) / nr, width = panels * nr;
-    const size_t lda = k + 3;
+    // The k the tiles read (AMX: a multiple of 32, zeros past k in A and in the panels).
+    const size_t kp = cnxk_bf16_padded_k(k, kn->isa);
+    const size_t lda = kp + 3;
     snprintf(case_name, case_size, "%s k=%zu rows=%zu n=%zu gelu=%d residual=%d offsets=%d", kn->name, k, rows, n,
              gelu, residual, use_offsets);
 
     // A: bf16 rows from f32 values through the prologue; gaps NaN, the last element at the guard page.
-    const size_t a_count = (rows - 1) * lda + k;
+    const size_t a_count = (rows - 1) * lda + kp;
     uint16_t *a = test_region_tail(&g->a, a_count * sizeof(uint16_t));
     for (size_t i = 0; i < a_count; i++) a[i] = bf16_nan;
     float *af = test_region_tail(&g->w, rows * k * sizeof(float));
     for (size_t i = 0; i < rows * k; i++) af[i] = 2.0f * frand();
     cnxk_bf16_round_rows(af, k, rows, k, a, lda);
-    double ar[MAX_MR][MAX_K];
+    for (size_t r = 0; r < rows; r++)
+        for (size_t kk = k; kk < kp; kk++) a[r * lda + kk] = 0;
+    static double ar[MAX_MR][MAX_K];
     for (size_t r = 0; r < rows; r++)
         for (size_t kk = 0; kk < k; kk++) ar[r][kk] = cnxk_bf16_to_f32(cnxk_bf16_from_f32(af[r * k + kk]));
 
     // W (k x n, f32) packed into panels; the last panel ends at the guard page.
     static float w[MAX_K * MAX_N];
     for (size_t i = 0; i < k * n; i++) w[i] = frand();
-    const size_t panel_elements = cnxk_bf16_panel_elements(k, nr);
+    const size_t panel_elements = cnxk_bf16_panel_elements(kp, nr), packed = cnxk_bf16_panel_elements(k, nr);
     uint16_t *b = test_region_tail(&g->b, panels * panel_elements * sizeof(uint16_t));
     for (size_t p = 0; p < panels; p++) {
         const size_t columns = n - p * nr < nr ? n - p * nr : nr;
         cnxk_bf16_pack_panel(w + p * nr, n, k, columns, nr, b + p * panel_elements);
+        memset(b + p * panel_elements + packed, 0, (panel_elements - packed) * sizeof(uint16_t));
     }
     float *bias = test_region_tail(&g->bias, width * sizeof(float));
     for (size_t j = 0; j < width; j++) bias[j] = 2.0f * frand();
@@ -268,10 +286,11 @@ static int gemm_case(const bf16_kernel *kn, gemm_regions *g, size_t k, size_t ro
 static int gelu_sweep(const bf16_kernel *kn, gemm_regions *g, size_t *cases) {
     const size_t mr = (size_t)kn->mr, nr = (size_t)kn->nr;
     snprintf(case_name, case_size, "%s gelu sweep", kn->name);
-    uint16_t *a = test_region_tail(&g->a, mr * sizeof(uint16_t));
-    for (size_t r = 0; r < mr; r++) a[r] = cnxk_bf16_from_f32(1.0f);
-    uint16_t *b = test_region_tail(&g->b, cnxk_bf16_panel_elements(1, nr) * sizeof(uint16_t));
-    memset(b, 0, cnxk_bf16_panel_elements(1, nr) * sizeof(uint16_t));
+    const size_t kp = cnxk_bf16_padded_k(1, kn->isa);
+    uint16_t *a = test_region_tail(&g->a, mr * kp * sizeof(uint16_t));
+    for (size_t i = 0; i < mr * kp; i++) a[i] = i % kp == 0 ? cnxk_bf16_from_f32(1.0f) : 0;
+    uint16_t *b = test_region_tail(&g->b, cnxk_bf16_panel_elements(kp, nr) * sizeof(uint16_t));
+    memset(b, 0, cnxk_bf16_panel_elements(kp, nr) * sizeof(uint16_t));
     float *bias = test_region_tail(&g->bias, nr * sizeof(float));
     float *c = test_region_tail(&g->c, mr * nr * sizeof(float));
     const int n = 20001;
@@ -281,7 +300,7 @@ static int gelu_sweep(const bf16_kernel *kn, gemm_regions *g, size_t *cases) {
             const int i = i0 + (int)j < n ? i0 + (int)j : n - 1;
             bias[j] = (float)(-10.0 + 20.0 * i / (n - 1));
         }
-        cnxk_bf16_gemm_tile t = {.k = 1, .a = a, .lda = 1, .rows = mr, .b = b, .bias = bias, .c = c, .ldc = nr,
+        cnxk_bf16_gemm_tile t = {.k = 1, .a = a, .lda = kp, .rows = mr, .b = b, .bias = bias, .c = c, .ldc = nr,
                                  .c_row_offsets = NULL, .residual = NULL, .gelu = 1};
         kn->fn(&t);
         ++*cases;
@@ -296,8 +315,8 @@ static int gelu_sweep(const bf16_kernel *kn, gemm_regions *g, size_t *cases) {
 static int test_kernel(const bf16_kernel *kn, size_t *cases) {
     static gemm_regions g;
     if (!g.a.base) {
-        g.a = test_region_new(MAX_MR * (MAX_K + 3) * sizeof(uint16_t));
-        g.b = test_region_new(cnxk_bf16_panel_elements(MAX_K, MAX_N) * sizeof(uint16_t));
+        g.a = test_region_new(MAX_MR * (MAX_K + CNXK_BF16_AMX_K_STEP + 3) * sizeof(uint16_t));
+        g.b = test_region_new(cnxk_bf16_panel_elements(MAX_K + CNXK_BF16_AMX_K_STEP, MAX_N) * sizeof(uint16_t));
         g.bias = test_region_new(MAX_N * sizeof(float));
         g.offsets = test_region_new(MAX_MR * sizeof(ptrdiff_t));
         g.c = test_region_new(sizeof(float) * ((MAX_MR + 3) * (MAX_N + 5) + 16));
@@ -339,11 +358,22 @@ void bf16_tests(int *passed, int *failed, char *case_buf, size_t case_len) {
 #endif
     for (size_t i = 0; i < COUNT(kernels); i++) {
         const bf16_kernel *kn = &kernels[i];
-        if (!test_should_run(kn->name, kn->isa < 0, test_native_only, kn->isa < 0 || cnxk_cpu_has(kn->isa),
-                             kn->isa < 0 ? "" : cnxk_isa_name(kn->isa)))
+        if (!test_should_run(kn->name, kn->emulated, test_native_only, kn->emulated || cnxk_cpu_has(kn->isa),
+                             cnxk_isa_name(kn->isa)))
             continue;
         cases = 0;
-        const int ok = test_kernel(kn, &cases);
+#if defined(CNXK_TEST_AVX512_EMULATION) && defined(__x86_64__)
+        amx_emu_faults = 0;
+        amx_emu_first_fault[0] = 0;
+#endif
+        int ok = test_kernel(kn, &cases);
+#if defined(CNXK_TEST_AVX512_EMULATION) && defined(__x86_64__)
+        if (amx_emu_faults != 0) {
+            printf("FAIL %s: %d tile instructions would have faulted; first: %s\n", kn->name, amx_emu_faults,
+                   amx_emu_first_fault);
+            ok = 0;
+        }
+#endif
         test_report(ok, kn->name, cases, passed, failed);
     }
 }
