@@ -116,7 +116,11 @@ struct BenchCommand: ParsableCommand {
             }
             let engine = m.engine
             let benchInput = try makeInput(m)
-            if kernels && !json { print(KernelTable.benchmarkReport() + "\n" + FastEngine.layerShapeReport(config: m.config)) }
+            if kernels && !json {
+                let peaks = KernelTable.measurePeaks()
+                print(KernelTable.benchmarkReport(peaks: peaks))
+                if let profiled = engine as? any LayerProfiling { print(profiled.pointwiseReport(peaks: peaks)) }
+            }
 
             var results: [EngineBenchmark.Result] = []
             for t in threadCounts {

@@ -107,6 +107,26 @@ final class FastEngineTests: XCTestCase {
         XCTAssertEqual(out, plain, "profiling changes results")
     }
 
+    /// `bench --kernels`' layer table: fc1 and fc2 of every stage, for the float and the int8
+    /// program, each with an enabled kernel of the table and a positive rate (the rate itself is a
+    /// benchmark figure, not asserted); with no peak measured, the line says so.
+    func testPointwiseReportListsEveryStageFcWithItsKernel() throws {
+        let model = try ModelLoader.load(path: Fixtures.path("models/tiny_opset11.onnx"))
+        let engines: [any LayerProfiling] = [try FastEngine(model: model), try Int8Engine(model: QuantEngineTests.quantizedModel())]
+        for engine in engines {
+            let lines = engine.pointwiseReport(peaks: [:]).split(separator: "\n").map(String.init)
+            let layers = lines.filter { $0.hasPrefix("s") && $0.contains(" fc") }
+            XCTAssertEqual(layers.count, 2 * engine.config.depths.count, "\(engine.name): \(lines)")
+            for (i, line) in layers.enumerated() {
+                XCTAssertTrue(line.hasPrefix("s\(i / 2) fc\(i % 2 + 1)"), line)
+                XCTAssertTrue(KernelTable.all.contains { $0.enabled && line.contains($0.name) }, "\(engine.name): no kernel in \(line)")
+                let rate = line.split(separator: " ").compactMap { Double($0) }.last ?? 0
+                XCTAssertGreaterThan(rate, 0, line)
+                XCTAssertTrue(line.contains("no peak loop"), line)
+            }
+        }
+    }
+
     func testUnsupportedShapesThrowTypedErrors() throws {
         let spec = try XCTUnwrap(ConvNeXtSpec.named("atto"))
         var model = ConvNeXtModel.random(config: spec.config(numClasses: 10, inputSize: 64), seed: 2)

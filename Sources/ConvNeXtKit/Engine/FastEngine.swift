@@ -34,11 +34,3 @@ public final class FastEngine: RuntimeEngine, @unchecked Sendable {
         runtime.run(input, threads: threads, observe: observe)
     }
 }
-
-extension FastEngine {
-    /// GFLOP/s of the prepacked linear layers on the pointwise shapes of `config` (the model
-    /// being benchmarked), against the FMA peak of the kernels' ISA.
-    public static func layerShapeReport(config: ConvNeXtConfig) -> String {
-        PackedLinear.shapeBenchmarkReport(config: config)
-    }
-}

@@ -58,6 +58,9 @@ public protocol LayerProfiling: InferenceEngine {
     /// Runs one inference and returns the CPU time per layer kind seen by the calling thread.
     func inferProfiled(_ input: UnsafeBufferPointer<Float>, logits: UnsafeMutableBufferPointer<Float>,
                        threads: Int) -> LayerProfile
+    /// Times the model's pointwise layers as the engine runs them (`convnext bench --kernels`):
+    /// one line per layer with its rate and its share of the kernel ISA's peak in `peaks`.
+    func pointwiseReport(peaks: [ISA: Double]) -> String
 }
 
 extension LayerProfile {

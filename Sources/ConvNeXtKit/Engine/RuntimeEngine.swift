@@ -21,4 +21,9 @@ extension RuntimeEngine {
                               threads: Int) -> LayerProfile {
         runtime.infer(input, logits: logits, threads: threads, profile: true)
     }
+
+    /// Times the model's pointwise layers on this engine's plan (`ExecutionPlan.pointwiseReport`).
+    public func pointwiseReport(peaks: [ISA: Double]) -> String {
+        runtime.plan.pointwiseReport(peaks: peaks)
+    }
 }

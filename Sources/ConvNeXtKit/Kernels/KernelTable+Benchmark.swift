@@ -2,15 +2,23 @@ import CConvNeXtKernels
 import Foundation
 
 extension KernelTable {
+    /// The register-only peak of every ISA of this CPU that has a peak loop (`peakRate`).
+    public static func measurePeaks() -> [ISA: Double] {
+        var peaks: [ISA: Double] = [:]
+        for isa in ISA.allCases where CPUFeatures.has(isa) && cnxk_peak_ops_per_iteration(isa.code) > 0 {
+            peaks[isa] = peakRate(isa)
+        }
+        return peaks
+    }
+
     /// Times every runnable kernel of the table on cache-resident data: one line per kernel with
-    /// its op, shape and rate (GFLOP/s with a multiply-add as 2 operations; Gelem/s for LayerNorm).
-    /// Entries the CPU cannot run are listed as such.
-    public static func benchmarkReport(iterations: Int = 4_000) -> String {
+    /// its op, shape and rate (GFLOP/s with a multiply-add as 2 operations; Gelem/s for LayerNorm),
+    /// after the `peaks` (`measurePeaks()`). Entries the CPU cannot run are listed as such.
+    public static func benchmarkReport(peaks: [ISA: Double], iterations: Int = 4_000) -> String {
         var lines = ["CPU: \(CPUFeatures.brand); ISAs: \(CPUFeatures.available.map(\.rawValue).joined(separator: " "))",
                      "kernel                             shape                     rate"]
-        for isa in ISA.allCases where CPUFeatures.has(isa) && cnxk_peak_ops_per_iteration(isa.code) > 0 {
-            let rate = peakRate(isa)
-            lines.append(row("peak__\(isa.rawValue)", "register-only loop", peakFormat(isa, rate)))
+        for isa in ISA.allCases {
+            if let rate = peaks[isa] { lines.append(row("peak__\(isa.rawValue)", "register-only loop", peakFormat(isa, rate))) }
         }
         for kernel in all {
             guard kernel.runnable else {
@@ -137,7 +145,7 @@ extension KernelTable {
     }
 
     /// Best of 5 batches, seconds per call.
-    private static func time(_ iterations: Int, _ body: () -> Void) -> Double {
+    static func time(_ iterations: Int, _ body: () -> Void) -> Double {
         var best = Double.infinity
         let count = max(iterations, 1)
         for _ in 0..<5 {
