@@ -17,6 +17,7 @@
 #define BF16_INLINE static inline __attribute__((always_inline, target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512dq")))
 #define AVX512_INLINE BF16_INLINE
 #include "bf16_avx512_store.h"
+#include "../amx_tile_config.h"
 
 enum {
     /// Rows of one tile, and bytes per tile row (16 f32, 32 bf16 or 16 bf16 pairs).
@@ -25,18 +26,6 @@ enum {
     /// Rows per call: two A tiles.
     BLOCK_ROWS = 2 * TILE_ROWS,
 };
-
-/// The 64-byte LDTILECFG operand (palette 1).
-typedef struct {
-    uint8_t palette_id;
-    uint8_t start_row;
-    uint8_t reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} amx_tile_config;
-
-/// Compiler barrier between plain stores and the tile instructions that read their memory.
-#define AMX_MEMORY_BARRIER() __asm__ __volatile__("" ::: "memory")
 
 /// The 32 x (16 nv) tile; nv (1 or 2 column halves) is a constant after inlining.
 BF16_INLINE void amx_tile(const cnxk_bf16_gemm_tile *t, const int nv) {

@@ -21,6 +21,7 @@
 #include "int8_kernels_internal.h"
 #include "int8_scalar_math.h"
 #include "int8_avx512_epilogue.h"
+#include "../amx_tile_config.h"
 
 #pragma STDC FP_CONTRACT OFF
 
@@ -37,15 +38,6 @@ enum {
     AMX_NR = 32,
 };
 
-/// The 64-byte LDTILECFG operand (palette 1).
-typedef struct {
-    uint8_t palette_id;
-    uint8_t start_row;
-    uint8_t reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} amx_tile_config;
-
 /// The one configuration every kernel here uses: all eight tiles 16 rows x 64 bytes. Static
 /// data, so no store into it can be optimised away before LDTILECFG reads it.
 static const amx_tile_config amx_config __attribute__((aligned(64))) = {
@@ -53,9 +45,6 @@ static const amx_tile_config amx_config __attribute__((aligned(64))) = {
     .colsb = {AMX_ROW_BYTES, AMX_ROW_BYTES, AMX_ROW_BYTES, AMX_ROW_BYTES, AMX_ROW_BYTES, AMX_ROW_BYTES, AMX_ROW_BYTES, AMX_ROW_BYTES},
     .rows = {AMX_ROWS, AMX_ROWS, AMX_ROWS, AMX_ROWS, AMX_ROWS, AMX_ROWS, AMX_ROWS, AMX_ROWS},
 };
-
-/// Orders the scratch stores before the tile loads that read them (see the file comment).
-#define AMX_MEMORY_BARRIER() __asm__ __volatile__("" ::: "memory")
 
 /// Per-thread A scratch: grown on demand, freed when the thread exits.
 typedef struct {
