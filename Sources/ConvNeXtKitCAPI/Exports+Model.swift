@@ -94,12 +94,15 @@ public func convnextkitLabel(_ model: OpaquePointer?, _ index: Int32) -> UnsafeP
 enum OpenOptions {
     static func read(_ pointer: UnsafePointer<convnextkit_options>?) throws -> (ImageClassifier.Options, threads: Int) {
         guard let pointer else { return (ImageClassifier.Options(), 1) }
-        // Only the first field is read before its value says how large the caller's struct is.
-        let size = UnsafeRawPointer(pointer).load(as: UInt32.self)
-        guard Int(size) >= MemoryLayout<convnextkit_options>.size else {
-            throw CAPIFailure.invalidArgument("options->struct_size is \(size), expected sizeof(convnextkit_options) = \(MemoryLayout<convnextkit_options>.size) (call convnextkit_options_init)")
+        // Only the first field is read before its value says how large the caller's struct is;
+        // then only that many bytes (fields added since the caller's header stay zero / NULL).
+        let size = Int(UnsafeRawPointer(pointer).load(as: UInt32.self))
+        let full = MemoryLayout<convnextkit_options>.size
+        guard size >= firstReleaseSize else {
+            throw CAPIFailure.invalidArgument("options->struct_size is \(size), expected sizeof(convnextkit_options) = \(full) (call convnextkit_options_init)")
         }
-        let o = pointer.pointee
+        var o = convnextkit_options()
+        withUnsafeMutableBytes(of: &o) { $0.copyMemory(from: UnsafeRawBufferPointer(start: pointer, count: min(size, full))) }
         var options = ImageClassifier.Options()
         guard o.input_size >= 0 else { throw CAPIFailure.invalidArgument("options->input_size \(o.input_size) is negative") }
         options.inputSize = o.input_size == 0 ? nil : Int(o.input_size)
@@ -122,6 +125,10 @@ enum OpenOptions {
         options.engine = try CArguments.choice(o.engine, "options->engine", as: EngineKind.self) ?? .fast
         options.nv12Range = try CArguments.choice(o.nv12_range, "options->nv12_range", as: YUVRange.self) ?? .full
         options.labelsPath = try CArguments.string(o.labels_path, "options->labels_path")
+        options.precision = try CArguments.choice(o.precision, "options->precision", as: FloatPrecision.self)
         return (options, o.threads == 0 ? 1 : Int(o.threads))
     }
+
+    /// sizeof(convnextkit_options) in the 1.0 header: every field before `precision`.
+    static let firstReleaseSize = MemoryLayout<convnextkit_options>.offset(of: \convnextkit_options.precision)!
 }

@@ -12,6 +12,7 @@
 #include <convnextkit.h>
 
 #include <math.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -290,6 +291,73 @@ static void test_model_calls(const char *model_path, const char *input_path, con
     free(input); free(logits); free(again); free(image); free(image_logits); free(tensor);
 }
 
+/* 1 when /proc/cpuinfo lists a bf16 unit the library's bf16 kernels use (AVX512-BF16 or AMX-BF16). */
+static int cpu_has_bf16(void) {
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return 0;
+    char line[8192];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+        if (strncmp(line, "flags", 5) == 0) found = strstr(line, " avx512_bf16") != NULL || strstr(line, " amx_bf16") != NULL;
+    fclose(f);
+    return found;
+}
+
+static double cosine(const float *a, const float *b, size_t n) {
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t i = 0; i < n; i++) ab += (double)a[i] * b[i], aa += (double)a[i] * a[i], bb += (double)b[i] * b[i];
+    return ab / sqrt(aa * bb);
+}
+
+/* options.precision, and a caller built with the 1.0 header (no precision field). */
+static void test_precision(const char *model_path, const char *input_path) {
+    convnextkit_model *model = NULL;
+    convnextkit_options o;
+    convnextkit_options_init(&o);
+    o.precision = "fp8";
+    check_fails(convnextkit_open(model_path, &o, &model), CONVNEXTKIT_ERROR_INVALID_ARGUMENT, "open(precision \"fp8\")");
+    check(strstr(convnextkit_last_error(), "bf16") != NULL, "the message lists the valid precisions");
+    /* The 1.0 struct ends before `precision`: only struct_size bytes are read, so the "fp8" past them is not seen. */
+    o.struct_size = (uint32_t)offsetof(convnextkit_options, precision);
+    convnextkit_status s = convnextkit_open(model_path, &o, &model);
+    check(s == CONVNEXTKIT_OK && model != NULL, "open(options of the 1.0 size) reads no field past struct_size");
+    convnextkit_input d = { .struct_size = sizeof d };
+    check(model && convnextkit_get_input(model, &d) == CONVNEXTKIT_OK && strcmp(d.precision, "f32") == 0,
+          "a 1.0 caller gets the model's own precision (f32)");
+    convnextkit_close(model);
+    model = NULL;
+    o.struct_size = (uint32_t)offsetof(convnextkit_options, precision) - 1;
+    check_fails(convnextkit_open(model_path, &o, &model), CONVNEXTKIT_ERROR_INVALID_ARGUMENT, "open(struct_size below the 1.0 size)");
+
+    convnextkit_options_init(&o);
+    o.precision = "bf16";
+    s = convnextkit_open(model_path, &o, &model);
+    if (!cpu_has_bf16()) {
+        check(s != CONVNEXTKIT_OK && model == NULL && strstr(convnextkit_last_error(), "bf16") != NULL,
+              "open(precision bf16) is refused with a message on a CPU without bf16 units");
+        printf("SKIP bf16 inference through the C API: this CPU has neither AVX512-BF16 nor AMX-BF16 (checked the refusal instead)\n");
+        return;
+    }
+    check(s == CONVNEXTKIT_OK && model != NULL, "open(precision bf16)");
+    if (!model) return;
+    convnextkit_model *f32 = NULL;
+    check(convnextkit_open(model_path, NULL, &f32) == CONVNEXTKIT_OK, "open(the model in f32)");
+    d.struct_size = sizeof d;
+    check(convnextkit_get_input(model, &d) == CONVNEXTKIT_OK && strcmp(d.precision, "bf16") == 0 &&
+          strcmp(d.engine, "fast-bf16") == 0, "the bf16 model describes itself as bf16 (fast-bf16)");
+    size_t n = (size_t)d.element_count, k = (size_t)d.classes, bytes = 0;
+    float *input = (float *)read_all(input_path, &bytes);
+    float *a = calloc(k, sizeof(float)), *b = calloc(k, sizeof(float));
+    check(convnextkit_infer(model, input, n, a, k, 0) == CONVNEXTKIT_OK && f32 &&
+          convnextkit_infer(f32, input, n, b, k, 0) == CONVNEXTKIT_OK, "infer in bf16 and f32");
+    /* The bf16 rounding is visible, and stays within the bf16 bar (cosine 0.999, as the Swift tests). */
+    check(memcmp(a, b, k * sizeof(float)) != 0, "bf16 logits differ from the f32 ones");
+    check(cosine(a, b, k) >= 0.999, "bf16 logits within cosine 0.999 of f32");
+    free(input); free(a); free(b);
+    convnextkit_close(f32);
+    convnextkit_close(model);
+}
+
 int main(int argc, char **argv) {
     if (argc != 5) {
         fprintf(stderr, "usage: %s MODEL.onnx INPUT.f32 IMAGE.jpg SCRATCH_DIR\n", argv[0]);
@@ -299,6 +367,7 @@ int main(int argc, char **argv) {
     test_open_failures(argv[1], argv[4]);
     test_handle_failures();
     test_model_calls(argv[1], argv[2], argv[3]);
+    test_precision(argv[1], argv[2]);
     printf("c_api_test: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -33,6 +33,7 @@ class Options(ctypes.Structure):
         ("resize_mode", ctypes.c_char_p),
         ("nv12_range", ctypes.c_char_p),
         ("labels_path", ctypes.c_char_p),
+        ("precision", ctypes.c_char_p),
     ]
 
 

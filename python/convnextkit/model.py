@@ -94,12 +94,14 @@ class Model:
 
     ``path`` is a ``.onnx``, ``.pth``, ``.safetensors`` or ``.cnxk`` (float or int8) file, or a
     registry name already in the cache. Keyword arguments change the model's own settings
-    (``size`` and ``crop_pct`` as ``convnext classify --size --crop-pct``). One model may be called
+    (``size`` and ``crop_pct`` as ``convnext classify --size --crop-pct``; ``precision="bf16"`` as
+    ``--precision bf16``, for float models on CPUs with AVX512-BF16 or AMX-BF16). One model may be called
     from many threads at once; the calls release the GIL.
     """
 
     def __init__(self, path, *, size=None, crop_pct=None, interpolation=None, resize_mode=None, mean=None,
-                 std=None, labels=None, engine=None, threads=None, nv12_range=None, exif_orientation=False):
+                 std=None, labels=None, engine=None, threads=None, nv12_range=None, exif_orientation=False,
+                 precision=None):
         lib = _lib()
         options = _library.Options()
         lib.convnextkit_options_init(ctypes.byref(options))
@@ -117,6 +119,7 @@ class Model:
         options.resize_mode = self._text(resize_mode)
         options.nv12_range = self._text(nv12_range)
         options.labels_path = os.fsencode(labels) if labels is not None else None
+        options.precision = self._text(precision)
         handle = ctypes.c_void_p()
         _check(lib.convnextkit_open(os.fsencode(path), ctypes.byref(options), ctypes.byref(handle)))
         self._handle = handle

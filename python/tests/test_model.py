@@ -161,6 +161,32 @@ def test_bad_arguments_raise():
         model.infer(x)
 
 
+def cpu_has_bf16():
+    """AVX512-BF16 or AMX-BF16 in /proc/cpuinfo: what `precision="bf16"` needs."""
+    try:
+        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def test_bf16_precision_equals_cli_or_is_refused(cli, tmp_path):
+    path = shared("models/tiny_opset11.onnx")
+    golden_input = shared("golden/tiny_opset11/input.f32")
+    with pytest.raises(convnextkit.InvalidArgumentError, match="bf16"):
+        convnextkit.Model(path, precision="fp8")
+    if not cpu_has_bf16():
+        with pytest.raises(convnextkit.ConvNeXtKitError, match="bf16"):
+            convnextkit.Model(path, precision="bf16")
+        pytest.skip("this CPU has neither AVX512-BF16 nor AMX-BF16 (checked that bf16 is refused)")
+    model = convnextkit.Model(path, precision="bf16")
+    assert (model.input.precision, model.input.engine) == ("bf16", "fast-bf16")
+    x = np.fromfile(golden_input, dtype="<f4").reshape(model.input.shape)
+    expected = cli.infer(path, golden_input, tmp_path / "cli.f32", "--precision", "bf16")
+    assert model.infer(x).tobytes() == expected
+    assert model.infer(x).tobytes() != convnextkit.Model(path).infer(x).tobytes()
+
+
 def test_reference_engine_and_float64_input_agree():
     path = shared("models/tiny_opset11.onnx")
     fast, reference = convnextkit.Model(path), convnextkit.Model(path, engine="reference")

@@ -89,6 +89,13 @@ typedef struct convnextkit_options {
     const char *nv12_range;
     /** A labels file: one name per line or index<TAB>id<TAB>name (NULL: ImageNet-1k for 1000 classes). */
     const char *labels_path;
+    /**
+     * Float models: "f32" or "bf16" for the pointwise layers (NULL: the model's own, f32 unless
+     * packed with --precision bf16). bf16 needs AMX-BF16 or AVX512-BF16 (else the open fails with
+     * a message); int8 models refuse it. Added after 1.0: a caller built with the 1.0 header passes
+     * a smaller struct_size, and the field then reads as NULL.
+     */
+    const char *precision;
 } convnextkit_options;
 
 /** What a model takes and how images become it. Set struct_size = sizeof(convnextkit_input) before the call. */
@@ -106,7 +113,7 @@ typedef struct convnextkit_input {
     int32_t has_labels;
     /** Parameter count, or -1 when unknown. */
     int64_t parameters;
-    /** "f32" or "int8". */
+    /** "f32", "bf16" or "int8". */
     const char *precision;
     /** The pixel format the deployed model takes: "rgb" for float model files; "nv12", "bgr", ... for a compiled .cnxk. */
     const char *format;

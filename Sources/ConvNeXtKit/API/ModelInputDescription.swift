@@ -46,7 +46,7 @@ public struct ModelInputDescription: Sendable, Codable, Equatable {
         classes = config.numClasses
         format = loaded.inputType.rawValue
         engine = loaded.engine.name
-        precision = loaded.engine is Int8Engine ? "int8" : "f32"
+        precision = loaded.engine is Int8Engine ? "int8" : (loaded.engine as? FastEngine)?.precision.rawValue ?? "f32"
         variant = config.variantName
         parameters = loaded.params
         size = p.size
