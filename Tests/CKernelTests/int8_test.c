@@ -405,11 +405,9 @@ static int gemm_run(const qgemm_kernel *kn, const qproblem *s, size_t m_begin, s
     const int fl = is_float_kind(kind);
     const size_t esz = fl ? 4 : 1;
     if (kind == CNXQ_OUT_GELU_U8) {
-        ep.inv_scale = (kind + lay) % 2 ? 255.0f / 7.0f : 61.0f;
-        ep.zero_point = (int32_t)(urand() % 40);
+        cnxq_epilogue_set_quantization(&ep, (kind + lay) % 2 ? 255.0f / 7.0f : 61.0f, (int32_t)(urand() % 40));
     } else if (kind == CNXQ_OUT_GELU_U16) {
-        ep.inv_scale = lay % 2 ? 65535.0f / 7.0f : 9000.0f;
-        ep.zero_point = (int32_t)(urand() % 3000);
+        cnxq_epilogue_set_quantization(&ep, lay % 2 ? 65535.0f / 7.0f : 9000.0f, (int32_t)(urand() % 3000));
     }
     ep.scale = planes == 2 ? s->scale16 : s->scale8;
     ep.bias = s->bias;
@@ -932,9 +930,10 @@ void int8_bench(void) {
         cnxq_pack_weights(w, n, k, kg, packed, colsum);
         for (size_t c = 0; c < round16(n); c++) zpc[c] = 128 * colsum[c], scale[c] = 1e-5f, bias[c] = 0.1f;
         for (size_t i = 0; i < m * n; i++) res[i] = frand();
-        cnxq_epilogue ep = {.kind = (int32_t)shapes[si][3], .zero_point = 3, .inv_scale = 20.0f, .scale = scale, .bias = bias,
+        cnxq_epilogue ep = {.kind = (int32_t)shapes[si][3], .scale = scale, .bias = bias,
                             .zp_colsum = zpc, .zp_colsum_lo = zpc, .out = out, .out_lo = out_lo, .residual = res,
                             .out_pixel_stride = n, .out_row_stride = m * n, .out_width = m};
+        cnxq_epilogue_set_quantization(&ep, 20.0f, 3);
         for (size_t i = 0; i < COUNT(qgemm_kernels); i++) {
             const qgemm_kernel *kn = &qgemm_kernels[i];
             if (!q_cpu_has(kn->isa) || kn->isa == Q_AMX_EMULATED) continue;

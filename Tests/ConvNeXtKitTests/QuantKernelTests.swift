@@ -43,8 +43,7 @@ final class QuantKernelTests: XCTestCase {
                                     ep.residual = r.baseAddress
                                     ep.out_pixel_stride = c.n
                                     ep.out_width = Int.max
-                                    ep.inv_scale = 1 / q.scale
-                                    ep.zero_point = q.zeroPoint
+                                    cnxq_epilogue_set_quantization(&ep, 1 / q.scale, q.zeroPoint)
                                     ep.scale = s.baseAddress
                                     ep.bias = b.baseAddress
                                     ep.zp_colsum = z.baseAddress

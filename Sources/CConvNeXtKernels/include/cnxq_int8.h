@@ -49,6 +49,11 @@ typedef struct {
     int32_t kind;               ///< cnxq_output_kind
     int32_t zero_point;         ///< output quantisation zero point (GELU_U8 / GELU_U16)
     float inv_scale;            ///< output quantisation 1 / scale
+    /// The requantise clamp, -zero_point and qmax - zero_point as floats: the vector epilogues read
+    /// them from memory (a broadcast operand) instead of converting the zero point per vector.
+    /// Set with the rest by cnxq_epilogue_set_quantization.
+    float quant_low;
+    float quant_high;
     int32_t reserved;
     const float *scale;         ///< input scale x weight scale, per column
     const float *bias;          ///< per column
@@ -61,6 +66,16 @@ typedef struct {
     size_t out_row_stride;
     size_t out_width;
 } cnxq_epilogue;
+
+/// Sets the output quantisation of a GELU_U8 / GELU_U16 epilogue whose kind is set: 1 / scale,
+/// the zero point and the clamp bounds derived from them (qmax 255, or 65535 for GELU_U16).
+static inline void cnxq_epilogue_set_quantization(cnxq_epilogue *ep, float inv_scale, int32_t zero_point) {
+    const int32_t qmax = ep->kind == CNXQ_OUT_GELU_U16 ? 65535 : 255;
+    ep->inv_scale = inv_scale;
+    ep->zero_point = zero_point;
+    ep->quant_low = (float)(-zero_point);
+    ep->quant_high = (float)(qmax - zero_point);
+}
 
 /// Computes rows [m_begin, m_end) of A x B for all n columns and applies the epilogue.
 /// a: row m at a + m * lda (u8, k_groups * 4 entries used); a_lo: low-byte plane (two-plane

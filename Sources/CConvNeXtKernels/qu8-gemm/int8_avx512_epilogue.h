@@ -29,12 +29,13 @@ CNXQ_AVX512_EPILOGUE __m512 cnxq_avx512_gelu(__m512 v) {
 }
 
 /// cnxq_quantize_scalar's result with two operations fewer: it clamps to one past each bound,
-/// rounds, then clamps the integer; clamping to the bounds themselves (integers) before rounding
-/// gives the same value for every input, NaN included (maxps returns its second operand).
-CNXQ_AVX512_EPILOGUE __m512i cnxq_avx512_quantize(__m512 x, const cnxq_epilogue *ep, int32_t qmax) {
+/// rounds, then clamps the integer; clamping to the bounds themselves (integers, ep->quant_low
+/// and quant_high) before rounding gives the same value for every input, NaN included (maxps
+/// returns its second operand).
+CNXQ_AVX512_EPILOGUE __m512i cnxq_avx512_quantize(__m512 x, const cnxq_epilogue *ep) {
     __m512 t = _mm512_mul_ps(x, _mm512_set1_ps(ep->inv_scale));
-    t = _mm512_max_ps(t, _mm512_set1_ps((float)(-ep->zero_point)));
-    t = _mm512_min_ps(t, _mm512_set1_ps((float)(qmax - ep->zero_point)));
+    t = _mm512_max_ps(t, _mm512_set1_ps(ep->quant_low));
+    t = _mm512_min_ps(t, _mm512_set1_ps(ep->quant_high));
     return _mm512_add_epi32(_mm512_cvtps_epi32(t), _mm512_set1_epi32(ep->zero_point));
 }
 
@@ -59,10 +60,10 @@ CNXQ_AVX512_EPILOGUE void cnxq_avx512_store(const int kind, const cnxq_epilogue 
         _mm512_mask_storeu_ps((float *)ep->out + offset, mask, cnxq_avx512_gelu(v));
         break;
     case CNXQ_OUT_GELU_U8:
-        cnxq_avx512_store_bytes((uint8_t *)ep->out + offset, mask, cnxq_avx512_quantize(cnxq_avx512_gelu(v), ep, 255));
+        cnxq_avx512_store_bytes((uint8_t *)ep->out + offset, mask, cnxq_avx512_quantize(cnxq_avx512_gelu(v), ep));
         break;
     case CNXQ_OUT_GELU_U16: {
-        __m512i q = cnxq_avx512_quantize(cnxq_avx512_gelu(v), ep, 65535);
+        __m512i q = cnxq_avx512_quantize(cnxq_avx512_gelu(v), ep);
         cnxq_avx512_store_bytes((uint8_t *)ep->out + offset, mask, _mm512_srli_epi32(q, 8));
         cnxq_avx512_store_bytes(ep->out_lo + offset, mask, q);
         break;

@@ -74,10 +74,7 @@ extension cnxq_epilogue {
         e.out_pixel_stride = pixelStride
         e.out_row_stride = rowStride
         e.out_width = width
-        if let q = quantization {
-            e.inv_scale = 1 / q.scale
-            e.zero_point = q.zeroPoint
-        }
+        if let q = quantization { cnxq_epilogue_set_quantization(&e, 1 / q.scale, q.zeroPoint) }
         return e
     }
 }
