@@ -229,6 +229,24 @@ extension ExecutionPlan {
         arena.lap(.downsample, part: t)
     }
 
+    /// The epilogues of a block's fc1 (GELU into the hidden activations `hidden`, in fc2's input
+    /// precision, planes `chunkHBytes / 2` apart) and fc2 (+ the residual map at `residual` into
+    /// the map at `out`, both padded maps of `g` addressed from an image row's first pixel).
+    func blockEpilogues(_ block: PlannedBlock, _ g: StageGeometry, hidden h: UnsafeMutableRawPointer,
+                        out: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>) -> (fc1: cnxq_epilogue, fc2: cnxq_epilogue) {
+        let q2 = block.fc2.input
+        let hiddenKind: cnxq_output_kind = switch q2.precision {
+        case .int8: CNXQ_OUT_GELU_U8
+        case .int16: CNXQ_OUT_GELU_U16
+        case .float: CNXQ_OUT_GELU_F32
+        }
+        let fc1 = cnxq_epilogue.make(kind: hiddenKind, out: h, pixelStride: block.fc2.kPadded,
+                                     outLo: h.assumingMemoryBound(to: UInt8.self) + chunkHBytes / 2, quantization: q2)
+        let fc2 = cnxq_epilogue.make(kind: CNXQ_OUT_F32_ADD, out: UnsafeMutableRawPointer(out), pixelStride: g.cp,
+                                     rowStride: g.rowStride, width: g.w, residual: residual)
+        return (fc1, fc2)
+    }
+
     /// One block on the image's pixels `range` (row-major; it may start and end inside a row).
     private func blockChunk(_ block: PlannedBlock, _ g: StageGeometry, pixels range: Range<Int>, xin: UnsafeMutablePointer<Float>,
                             xout: UnsafeMutablePointer<Float>, arena: ExecutionArena, thread t: Int, dump: BlockDump?) {
@@ -242,21 +260,12 @@ extension ExecutionPlan {
         layerNormKernel.layerNorm(y, g.cp, pixels, g.c, block.epsilon, nil, nil, block.fc1.inputKind, 1 / q1.scale, q1.zeroPoint,
                        a, a.assumingMemoryBound(to: UInt8.self) + planeA, block.fc1.kPadded)
         arena.lap(.norm, part: t)
-        let hiddenKind: cnxq_output_kind
-        switch q2.precision {
-        case .int8: hiddenKind = CNXQ_OUT_GELU_U8
-        case .int16: hiddenKind = CNXQ_OUT_GELU_U16
-        case .float: hiddenKind = CNXQ_OUT_GELU_F32
-        }
-        var ep1 = cnxq_epilogue.make(kind: hiddenKind, out: h, pixelStride: block.fc2.kPadded,
-                                     outLo: h.assumingMemoryBound(to: UInt8.self) + planeH, quantization: q2)
-        block.fc1.run(rows: pixels, a: UnsafeRawPointer(a), planeBytes: planeA, epilogue: &ep1, scratch: arena.gemmScratch[t])
-        arena.lap(.pointwise1, part: t)
-        // Output mapped from the start of the chunk's first image row; the chunk's pixels are
+        // fc2's output mapped from the start of the chunk's first image row; the chunk's pixels are
         // rows firstColumn ..< firstColumn + pixels of that mapping.
         let offset = g.offset(range.lowerBound / g.w, 0), firstColumn = range.lowerBound % g.w
-        var ep2 = cnxq_epilogue.make(kind: CNXQ_OUT_F32_ADD, out: UnsafeMutableRawPointer(xout + offset), pixelStride: g.cp,
-                                     rowStride: g.rowStride, width: g.w, residual: UnsafePointer(xin + offset))
+        var (ep1, ep2) = blockEpilogues(block, g, hidden: h, out: xout + offset, residual: xin + offset)
+        block.fc1.run(rows: pixels, a: UnsafeRawPointer(a), planeBytes: planeA, epilogue: &ep1, scratch: arena.gemmScratch[t])
+        arena.lap(.pointwise1, part: t)
         block.fc2.run(rows: pixels, firstRow: firstColumn, a: UnsafeRawPointer(h), planeBytes: planeH, epilogue: &ep2,
                       scratch: arena.gemmScratch[t])
         arena.lap(.pointwise2, part: t)

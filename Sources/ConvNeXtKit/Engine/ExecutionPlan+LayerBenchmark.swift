@@ -19,24 +19,15 @@ extension ExecutionPlan {
             let a = arena.chunkA[0], h = arena.chunkH[0]
             fillActivations(a, byteCount: chunkABytes, precision: block.fc1.input.precision)
             fillActivations(h, byteCount: chunkHBytes, precision: block.fc2.input.precision)
-            let hiddenKind: cnxq_output_kind = switch block.fc2.input.precision {
-            case .int8: CNXQ_OUT_GELU_U8
-            case .int16: CNXQ_OUT_GELU_U16
-            case .float: CNXQ_OUT_GELU_F32
-            }
+            let offset = g.offset(0, 0)
+            var (ep1, ep2) = blockEpilogues(block, g, hidden: h, out: map.pointer + offset,
+                                            residual: UnsafePointer(residual.pointer + offset))
             let fc1: () -> Void = {
-                var ep = cnxq_epilogue.make(kind: hiddenKind, out: h, pixelStride: block.fc2.kPadded,
-                                            outLo: h.assumingMemoryBound(to: UInt8.self) + self.chunkHBytes / 2,
-                                            quantization: block.fc2.input)
-                block.fc1.run(rows: pixels, a: UnsafeRawPointer(a), planeBytes: self.chunkABytes / 2, epilogue: &ep,
+                block.fc1.run(rows: pixels, a: UnsafeRawPointer(a), planeBytes: self.chunkABytes / 2, epilogue: &ep1,
                               scratch: arena.gemmScratch[0])
             }
             let fc2: () -> Void = {
-                let offset = g.offset(0, 0)
-                var ep = cnxq_epilogue.make(kind: CNXQ_OUT_F32_ADD, out: UnsafeMutableRawPointer(map.pointer + offset),
-                                            pixelStride: g.cp, rowStride: g.rowStride, width: g.w,
-                                            residual: UnsafePointer(residual.pointer + offset))
-                block.fc2.run(rows: pixels, a: UnsafeRawPointer(h), planeBytes: self.chunkHBytes / 2, epilogue: &ep,
+                block.fc2.run(rows: pixels, a: UnsafeRawPointer(h), planeBytes: self.chunkHBytes / 2, epilogue: &ep2,
                               scratch: arena.gemmScratch[0])
             }
             for (name, gemm, run) in [("fc1", block.fc1, fc1), ("fc2", block.fc2, fc2)] {

@@ -139,26 +139,22 @@ public enum KernelTable {
         return entries(op).filter { $0.isa == isa }
     }
 
-    /// Panel widths for `paddedColumns` output columns (a multiple of 16) from the f32 GEMM tile
-    /// widths a family has. With 48, 32 and 16 (AVX-512): 48-wide panels ending in 32 + 32 rather
-    /// than 48 + 16 (16-wide panels waste broadcasts; all-32 panels measured about 5% slower on
-    /// atto). With 32 and 16 only (AMX): 32-wide panels and a last 16. Otherwise (AVX2, NEON,
-    /// portable: 16 only) panels of the narrowest width.
+    /// Panel widths for `paddedColumns` output columns (a multiple of 16) from the tile widths a
+    /// family has: panels of the widest, then one panel for the rest when a tile has its width
+    /// (AVX-512 48 + 32, AMX 32 + 16), else panels of the narrowest. A rest of 16 after 48s
+    /// becomes 32 + 32 instead of 48 + 16 (16-wide panels waste broadcasts; all-32 panels
+    /// measured about 5% slower on atto).
     public static func panelWidths(paddedColumns n: Int, available: Set<Int>) -> [Int] {
-        if available == [32, 16] {
-            // AMX (two or one B tiles): 32-wide panels, a 16-wide one for the rest.
-            return [Int](repeating: 32, count: n / 32) + (n % 32 == 16 ? [16] : [])
-        }
-        guard available.contains(48), available.contains(32), available.contains(16) else {
-            let width = available.min() ?? 16
-            return [Int](repeating: width, count: (n + width - 1) / width)
-        }
-        var widths = [Int](repeating: 48, count: n / 48)
-        switch n % 48 {
-        case 32: widths.append(32)
-        case 16:
-            if widths.isEmpty { widths.append(16) } else { widths.removeLast(); widths += [32, 32] }
-        default: break
+        let widest = available.max() ?? 16, narrowest = available.min() ?? 16
+        var widths = [Int](repeating: widest, count: n / widest)
+        let rest = n % widest
+        if rest == 16, widest == 48, available.contains(32), !widths.isEmpty {
+            widths.removeLast()
+            widths += [32, 32]
+        } else if available.contains(rest) {
+            widths.append(rest)
+        } else if rest > 0 {
+            widths += [Int](repeating: narrowest, count: (rest + narrowest - 1) / narrowest)
         }
         return widths
     }
