@@ -86,7 +86,7 @@ typedef void (*cnxq_gemm_fn)(size_t m_begin, size_t m_end, size_t n, size_t k_gr
 
 /// Bytes of a packed weight matrix: round_up(n, 16) * k_groups * 4.
 size_t cnxq_packed_size(size_t n, size_t k_groups);
-/// Packs w ([n][k] row-major, k <= k_groups * 4; missing k and n are zero) and writes the
+/// Packs w ([n][k] row-major; entries past k_groups * 4 are left out, missing k and n are zero) and writes the
 /// column sums (round_up(n, 16) entries, zero past n).
 void cnxq_pack_weights(const int8_t *w, size_t n, size_t k, size_t k_groups,
                        int8_t *b_packed, int32_t *colsum);

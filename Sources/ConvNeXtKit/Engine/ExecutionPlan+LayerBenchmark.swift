@@ -52,7 +52,7 @@ extension ExecutionPlan {
     /// operations; int16 inputs count twice, as their kernels run two byte planes) and its share
     /// of the peak of the kernel's ISA.
     private static func layerLine(_ label: String, gemm: PackedGEMM, rows: Int, run: () -> Void, peaks: [ISA: Double]) -> String {
-        let k = gemm.floatLayer?.k ?? gemm.kPadded, n = gemm.n
+        let k = gemm.kUsed, n = gemm.n
         let planes = gemm.input.precision == .int16 ? 2 : 1
         let repeats = max(1, 20_000_000 / (rows * k * n))
         let best = KernelTable.time(repeats, run)
