@@ -46,11 +46,12 @@ void cnxk_f32_dwconv7x7_4p16c__neon(const cnxk_f32_dwconv_args *a);
 #endif
 
 /// Coefficients of erf(z) ~ z P(z^2) / Q(z^2) on |z| <= 3.9 (max abs error ~3e-7 in float32;
-/// beyond 3.9, 1 - erf < 4e-8). Every f32 GELU evaluates the same expression in the same order:
+/// beyond 3.9, 1 - erf < 4e-8). The f32 GELUs evaluate this expression, in this order:
 ///   z = clamp(x * 0.70710678f, -3.9f, 3.9f); u = z * z;
 ///   p = ((((P5 u + P4) u + P3) u + P2) u + P1) u + P0;   q = ((((Q5 u + Q4) u + Q3) u + Q2) u + Q1) u + 1;
 ///   h = 0.5f * x;  gelu = h + h * (z * p / q)
-/// (vector code may fuse the multiply-adds: results then differ in the last bits, within tests' tolerance).
+/// (vector code may fuse the multiply-adds, and the AVX2 tile folds 1/sqrt 2 and 1/2 into the
+/// coefficients: results then differ in the last bits, within the kernel tests' 2e-6 of this formula).
 #define CNXK_ERF_P0 1.128378987312317f
 #define CNXK_ERF_P1 0.1918746680021286f
 #define CNXK_ERF_P2 0.052958425134420395f
