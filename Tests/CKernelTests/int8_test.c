@@ -462,7 +462,8 @@ static int gemm_run(const qgemm_kernel *kn, const qproblem *s, size_t m_begin, s
                     const int32_t qmax = kind == CNXQ_OUT_GELU_U8 ? 255 : 65535;
                     const int32_t got = kind == CNXQ_OUT_GELU_U8 ? ((const uint8_t *)out)[o + c]
                                                                  : ((const uint8_t *)out)[o + c] * 256 + out_lo[o + c];
-                    const int32_t want_q = quantize_ref(cnxq_gelu_scalar(v), ep.inv_scale, ep.zero_point, qmax);
+                    const float gelu = kind == CNXQ_OUT_GELU_U8 ? cnxq_gelu_u8_scalar(v) : cnxq_gelu_scalar(v);
+                    const int32_t want_q = quantize_ref(gelu, ep.inv_scale, ep.zero_point, qmax);
                     // GELU's own error may move a value across a rounding boundary: within one step of erf's.
                     const double t = fmin(fmax(rint(g * ep.inv_scale) + ep.zero_point, 0), qmax);
                     if (got != want_q || fabs(got - t) > 1) {
@@ -880,7 +881,25 @@ static int test_gelu_f32(size_t *cases) {
             ok = 0;
         }
     }
-    *cases = N;
+    // The u8 epilogues' GELU (cnxq_gelu_u8_scalar) against erf: its bounds (2.1e-4; 1.3e-5 where
+    // |x| < 1) over [-12, 12] (both clamp bounds and the ranges beyond them), exactly 0 / x far out.
+    for (int i = 0; i <= 2 * N && ok; i++) {
+        const float v = (float)(-12.0 + 24.0 * i / (2 * N));
+        const double g = test_gelu_exact(v), err = fabs(cnxq_gelu_u8_scalar(v) - g);
+        if (!(err <= (fabsf(v) < 1.0f ? 1.4e-5 : 2.1e-4))) {
+            FAILF("u8 gelu(%.9g) = %.9g want %.9g (erf form)", v, cnxq_gelu_u8_scalar(v), g);
+            ok = 0;
+        }
+    }
+    static const float far[] = {-1e30f, -100.0f, -4.5f, 4.5f, 100.0f, 1e30f};
+    for (size_t i = 0; i < COUNT(far) && ok; i++) {
+        const float want = far[i] < 0 ? 0.0f : far[i], got = cnxq_gelu_u8_scalar(far[i]);
+        if (!(fabsf(got - want) <= 1e-6f * fabsf(far[i]))) {
+            FAILF("u8 gelu(%.9g) = %.9g want %.9g", far[i], got, want);
+            ok = 0;
+        }
+    }
+    *cases = 3 * N + 1 + COUNT(far);
     free(x), free(y);
     return ok;
 }

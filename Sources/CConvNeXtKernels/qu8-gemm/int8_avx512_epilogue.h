@@ -28,6 +28,18 @@ CNXQ_AVX512_EPILOGUE __m512 cnxq_avx512_gelu(__m512 v) {
     return _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_mul_ps(av, p));
 }
 
+/// Same operations as cnxq_gelu_u8_scalar, sixteen lanes at a time.
+CNXQ_AVX512_EPILOGUE __m512 cnxq_avx512_gelu_u8(__m512 v) {
+    __m512 c = _mm512_max_ps(v, _mm512_set1_ps(CNXQ_GELU_U8_LOW));
+    c = _mm512_min_ps(c, _mm512_set1_ps(CNXQ_GELU_U8_HIGH));
+    // permutex2var reads the index's low five bits: rint(4 c) & 31.
+    const __m512i i = _mm512_cvtps_epi32(_mm512_mul_ps(c, _mm512_set1_ps(CNXQ_GELU_U8_PER_UNIT)));
+#define COEF(d) _mm512_permutex2var_ps(_mm512_load_ps(cnxq_gelu_u8_coefficients[d]), i, _mm512_load_ps(cnxq_gelu_u8_coefficients[d] + 16))
+    const __m512 p = _mm512_add_ps(COEF(0), _mm512_mul_ps(c, _mm512_add_ps(COEF(1), _mm512_mul_ps(c, COEF(2)))));
+#undef COEF
+    return _mm512_mul_ps(v, p);
+}
+
 /// cnxq_quantize_scalar's result with two operations fewer: it clamps to one past each bound,
 /// rounds, then clamps the integer; clamping to the bounds themselves (integers, ep->quant_low
 /// and quant_high) before rounding gives the same value for every input, NaN included (maxps
@@ -60,7 +72,7 @@ CNXQ_AVX512_EPILOGUE void cnxq_avx512_store(const int kind, const cnxq_epilogue 
         _mm512_mask_storeu_ps((float *)ep->out + offset, mask, cnxq_avx512_gelu(v));
         break;
     case CNXQ_OUT_GELU_U8:
-        cnxq_avx512_store_bytes((uint8_t *)ep->out + offset, mask, cnxq_avx512_quantize(cnxq_avx512_gelu(v), ep));
+        cnxq_avx512_store_bytes((uint8_t *)ep->out + offset, mask, cnxq_avx512_quantize(cnxq_avx512_gelu_u8(v), ep));
         break;
     case CNXQ_OUT_GELU_U16: {
         __m512i q = cnxq_avx512_quantize(cnxq_avx512_gelu(v), ep);

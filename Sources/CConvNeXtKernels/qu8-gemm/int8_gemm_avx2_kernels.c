@@ -32,16 +32,41 @@
 // block (their packed weights, k x 64 bytes, stay in L2 while the row tiles pass).
 enum { AVX2W_MAX_MR = 4, AVX2W_MAX_ROWS = 4, AVX2W_MAX_KG = 512, AVX2W_NR = 8, AVX2W_NB = 64 };
 
-/// The GELU coefficients interval-major, [i][d] = cnxq_gelu_coefficients[d][i]: one 16-byte load
-/// fetches the four coefficients of one lane's interval.
+/// The GELU coefficients interval-major, [i][d] = cnxq_gelu_coefficients[d][i] (and for u8
+/// outputs cnxq_gelu_u8_coefficients[d][i], d < 3, then 0): one 16-byte load fetches the
+/// coefficients of one lane's interval.
 typedef struct {
     float c[CNXQ_GELU_INTERVALS][4] __attribute__((aligned(16)));
+    float u8[32][4] __attribute__((aligned(16)));
 } avx2w_gelu_table;
 
-/// Fills the table from cnxq_gelu_coefficients (once per GEMM call: 128 copies, no global state).
+/// Fills the tables from the coefficient headers (once per GEMM call, no global state).
 ALWAYS_INLINE void gelu_table_init(avx2w_gelu_table *gelu) {
     for (int i = 0; i < CNXQ_GELU_INTERVALS; i++)
         for (int d = 0; d < 4; d++) gelu->c[i][d] = cnxq_gelu_coefficients[d][i];
+    for (int i = 0; i < 32; i++)
+        for (int d = 0; d < 4; d++) gelu->u8[i][d] = d < 3 ? cnxq_gelu_u8_coefficients[d][i] : 0.0f;
+}
+
+/// The rows at `byte_offsets` (one per lane) of a [32][4] float table, transposed: the
+/// lanes' coefficients of degree d in out[d]. One 16-byte load per lane and a 4x4 transpose per
+/// 128-bit half: cheaper here than 32-entry lookups by vpermps + blends (about 46 vs 53 us for
+/// atto's stage-1 fc1 chunk); no vgatherdps (slow on AMD, and qemu 7.2 miscomputes it in some
+/// register allocations).
+AVX2W_TARGET ALWAYS_INLINE void lookup_rows(const float (*table)[4], __m256i byte_offsets, __m256 out[4]) {
+    int32_t offset[8] __attribute__((aligned(32)));
+    _mm256_store_si256((__m256i *)(void *)offset, byte_offsets);
+    const char *base = (const char *)table;
+#define ROWS(j) _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_load_ps((const float *)(const void *)(base + offset[j]))), \
+                                     _mm_load_ps((const float *)(const void *)(base + offset[(j) + 4])), 1)
+    const __m256 x0 = ROWS(0), x1 = ROWS(1), x2 = ROWS(2), x3 = ROWS(3);
+#undef ROWS
+    const __m256 t0 = _mm256_unpacklo_ps(x0, x1), t1 = _mm256_unpackhi_ps(x0, x1);
+    const __m256 t2 = _mm256_unpacklo_ps(x2, x3), t3 = _mm256_unpackhi_ps(x2, x3);
+    out[0] = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
+    out[1] = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
+    out[2] = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
+    out[3] = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
 }
 
 /// Same operations as cnxq_gelu_scalar, eight lanes at a time.
@@ -53,27 +78,24 @@ AVX2W_TARGET ALWAYS_INLINE __m256 gelu_v8(__m256 v, const avx2w_gelu_table *gelu
     ft = _mm256_min_ps(ft, _mm256_set1_ps((float)(CNXQ_GELU_INTERVALS - 1)));
     const __m256 r = _mm256_sub_ps(a, _mm256_mul_ps(ft, _mm256_set1_ps(CNXQ_GELU_WIDTH)));
     const __m256 r2 = _mm256_mul_ps(r, r);
-    // The coefficients: each lane's interval row by one 16-byte load at its byte offset, then a
-    // 4x4 transpose per 128-bit half. Cheaper here than 32-entry lookups by vpermps + blends
-    // (about 46 vs 53 us for atto's stage-1 fc1 chunk); no vgatherdps (slow on AMD, and qemu
-    // 7.2 miscomputes it in some register allocations).
-    int32_t offset[8] __attribute__((aligned(32)));
-    _mm256_store_si256((__m256i *)(void *)offset, _mm256_slli_epi32(_mm256_cvttps_epi32(ft), 4));
-    const char *base = (const char *)gelu->c;
-#define ROWS(j) _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_load_ps((const float *)(const void *)(base + offset[j]))), \
-                                     _mm_load_ps((const float *)(const void *)(base + offset[(j) + 4])), 1)
-    const __m256 x0 = ROWS(0), x1 = ROWS(1), x2 = ROWS(2), x3 = ROWS(3);
-#undef ROWS
-    const __m256 t0 = _mm256_unpacklo_ps(x0, x1), t1 = _mm256_unpackhi_ps(x0, x1);
-    const __m256 t2 = _mm256_unpacklo_ps(x2, x3), t3 = _mm256_unpackhi_ps(x2, x3);
-    const __m256 c0 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
-    const __m256 c1 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
-    const __m256 c2 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
-    const __m256 c3 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
-    const __m256 e0 = _mm256_add_ps(c0, _mm256_mul_ps(c1, r));
-    const __m256 e1 = _mm256_add_ps(c2, _mm256_mul_ps(c3, r));
+    __m256 c[4];
+    lookup_rows(gelu->c, _mm256_slli_epi32(_mm256_cvttps_epi32(ft), 4), c);
+    const __m256 e0 = _mm256_add_ps(c[0], _mm256_mul_ps(c[1], r));
+    const __m256 e1 = _mm256_add_ps(c[2], _mm256_mul_ps(c[3], r));
     const __m256 p = _mm256_add_ps(e0, _mm256_mul_ps(r2, e1));
     return _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), _mm256_mul_ps(av, p));
+}
+
+/// Same operations as cnxq_gelu_u8_scalar, eight lanes at a time.
+AVX2W_TARGET ALWAYS_INLINE __m256 gelu_u8_v8(__m256 v, const avx2w_gelu_table *gelu) {
+    __m256 x = _mm256_max_ps(v, _mm256_set1_ps(CNXQ_GELU_U8_LOW));
+    x = _mm256_min_ps(x, _mm256_set1_ps(CNXQ_GELU_U8_HIGH));
+    const __m256i i = _mm256_and_si256(_mm256_cvtps_epi32(_mm256_mul_ps(x, _mm256_set1_ps(CNXQ_GELU_U8_PER_UNIT))),
+                                       _mm256_set1_epi32(31));
+    __m256 c[4];
+    lookup_rows(gelu->u8, _mm256_slli_epi32(i, 4), c);
+    const __m256 p = _mm256_add_ps(c[0], _mm256_mul_ps(x, _mm256_add_ps(c[1], _mm256_mul_ps(x, c[2]))));
+    return _mm256_mul_ps(v, p);
 }
 
 /// The output quantisation of one GEMM as vectors, formed once per call: stores through the
@@ -153,7 +175,7 @@ AVX2W_TARGET ALWAYS_INLINE void store_v8(const int kind, const cnxq_epilogue *ep
         break;
     }
     case CNXQ_OUT_GELU_U8:
-        store_bytes8((uint8_t *)ep->out + offset, quantize_v8(gelu_v8(v, gelu), rq), count);
+        store_bytes8((uint8_t *)ep->out + offset, quantize_v8(gelu_u8_v8(v, gelu), rq), count);
         break;
     case CNXQ_OUT_GELU_U16: {
         const __m256i q = quantize_v8(gelu_v8(v, gelu), rq);

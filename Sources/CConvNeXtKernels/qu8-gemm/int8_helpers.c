@@ -37,6 +37,8 @@ void cnxq_gelu_f32(float *x, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] = cnxq_gelu_scalar(x[i]);
 }
 
+float cnxq_gelu_u8(float x) { return cnxq_gelu_u8_scalar(x); }
+
 void cnxq_quantize(const float *x, size_t n, int32_t kind, float inv_scale, int32_t zero_point, void *out, uint8_t *out_lo) {
     if (kind == CNXQ_ACT_U8) {
         uint8_t *dst = (uint8_t *)out;

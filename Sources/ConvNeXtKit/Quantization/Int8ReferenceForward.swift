@@ -1,8 +1,10 @@
+import CConvNeXtKernels
 import Foundation
 
 /// The plain int8 oracle: runs a `QuantizedModel` NCHW with scalar loops, the same integer
 /// arithmetic as `Int8Engine` (quantise, Int32 dot products with zero points, requantise) but
-/// Double LayerNorm, depthwise convolution and exact erf GELU. Results equal the engine's up to
+/// Double LayerNorm, depthwise convolution and exact erf GELU (the kernels' u8 form where GELU feeds
+/// an int8 tensor). Results equal the engine's up to
 /// rounding (an occasional one-level difference where a value sits on a rounding boundary).
 public struct Int8ReferenceForward: Sendable {
     public let model: QuantizedModel
@@ -62,9 +64,12 @@ public struct Int8ReferenceForward: Sendable {
                 for p in 0..<(h * w) {
                     for ch in 0..<c { column[ch] = z[ch * h * w + p] }
                     var hidden = Self.linear(block.fc1, column)
+                    // GELU into an int8 tensor is the kernels' u8 form (within 2.1e-4 of erf, part of the
+                    // int8 semantics like an NPU's lookup table); into int16 or float, erf itself.
+                    let u8 = block.fc2.input.precision == .int8
                     for i in 0..<hidden.count {
                         let v = Double(hidden[i])
-                        hidden[i] = Float(0.5 * v * (1 + erf(v / 2.0.squareRoot())))
+                        hidden[i] = u8 ? cnxq_gelu_u8(hidden[i]) : Float(0.5 * v * (1 + erf(v / 2.0.squareRoot())))
                     }
                     let out = Self.linear(block.fc2, hidden)
                     for ch in 0..<c { x[ch * h * w + p] += out[ch] }
