@@ -50,8 +50,9 @@ void cnxk_f32_dwconv7x7_4p16c__neon(const cnxk_f32_dwconv_args *a);
 ///   z = clamp(x * 0.70710678f, -3.9f, 3.9f); u = z * z;
 ///   p = ((((P5 u + P4) u + P3) u + P2) u + P1) u + P0;   q = ((((Q5 u + Q4) u + Q3) u + Q2) u + Q1) u + 1;
 ///   h = 0.5f * x;  gelu = h + h * (z * p / q)
-/// (vector code may fuse the multiply-adds, and the AVX2 tile folds 1/sqrt 2 and 1/2 into the
-/// coefficients: results then differ in the last bits, within the kernel tests' 2e-6 of this formula).
+/// (vector code may fuse the multiply-adds, and the AVX2 and AVX-512 tiles fold 1/sqrt 2 and 1/2 into
+/// the coefficients, CNXK_GELU_FOLDED_*: results then differ in the last bits, within the kernel
+/// tests' 2e-6 of this formula).
 #define CNXK_ERF_P0 1.128378987312317f
 #define CNXK_ERF_P1 0.1918746680021286f
 #define CNXK_ERF_P2 0.052958425134420395f
@@ -64,6 +65,13 @@ void cnxk_f32_dwconv7x7_4p16c__neon(const cnxk_f32_dwconv_args *a);
 #define CNXK_ERF_Q4 0.0011810812866315246f
 #define CNXK_ERF_Q5 3.823496081167832e-05f
 #define CNXK_ERF_LIMIT 3.9f
+
+/// The folded form x (1/2 + xc P'(v) / Q'(v)), xc = x limited to +-CNXK_GELU_FOLDED_LIMIT, v = xc^2:
+/// v = 2 z^2, so coefficient i carries 2^-i, and the numerator also carries 1/(2 sqrt 2). Two
+/// fewer multiplies on the FMA pipes than the literal formula (the 1/2 is an add).
+#define CNXK_GELU_FOLDED_P(i) ((float)(CNXK_ERF_P##i / (double)(1 << (i)) * 0.35355339059327376))
+#define CNXK_GELU_FOLDED_Q(i) ((float)(CNXK_ERF_Q##i / (double)(1 << (i))))
+#define CNXK_GELU_FOLDED_LIMIT ((float)(CNXK_ERF_LIMIT / 0.70710678118654752))
 
 CNXK_ALWAYS_INLINE float cnxk_gelu_scalar(float x) {
     float z = x * 0.70710678118654752f;

@@ -8,17 +8,13 @@
 #define AVX2_TARGET __attribute__((target("avx2,fma")))
 #define AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
 
-/// cnxk_gelu_scalar's erf coefficient i scaled by s: the folded polynomials below take v = x^2
-/// (= 2 z^2, so coefficient i carries 2^-i) and the numerator also carries 1/(2 sqrt 2).
-#define GELU_P(i) _mm256_set1_ps((float)(CNXK_ERF_P##i / (double)(1 << (i)) * 0.35355339059327376))
-#define GELU_Q(i) _mm256_set1_ps((float)(CNXK_ERF_Q##i / (double)(1 << (i))))
+#define GELU_P(i) _mm256_set1_ps(CNXK_GELU_FOLDED_P(i))
+#define GELU_Q(i) _mm256_set1_ps(CNXK_GELU_FOLDED_Q(i))
 
-/// cnxk_gelu_scalar on 8 lanes, with 1/sqrt 2 and 1/2 folded into its polynomials:
-/// x (1/2 + xc P(xc^2) / Q(xc^2)), xc = x limited to +-3.9 sqrt 2. Two fewer multiplies on the FMA
-/// pipes than the literal formula (the 1/2 is an add): fc1 tiles +4-8% at k = 40-80 (Zen 3,
-/// in-process A/B); within 1.5e-6 of the scalar formula, 1e-6 of erf in double.
+/// cnxk_gelu_scalar on 8 lanes in the folded form (CNXK_GELU_FOLDED_*): fc1 tiles +4-8% at
+/// k = 40-80 (Zen 3, in-process A/B); within 1.5e-6 of the scalar formula, 1e-6 of erf in double.
 AVX2_INLINE __m256 gelu_avx2(__m256 x) {
-    const __m256 lim = _mm256_set1_ps((float)(CNXK_ERF_LIMIT / 0.70710678118654752));
+    const __m256 lim = _mm256_set1_ps(CNXK_GELU_FOLDED_LIMIT);
     // Limit first: min/max return the second operand when one is NaN, so NaN propagates.
     __m256 xc = _mm256_min_ps(lim, x);
     xc = _mm256_max_ps(_mm256_sub_ps(_mm256_setzero_ps(), lim), xc);

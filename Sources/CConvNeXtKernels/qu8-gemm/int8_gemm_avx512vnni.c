@@ -141,8 +141,38 @@ LN_TARGET ALWAYS_INLINE float reduce_pairwise(__m512 v) {
     return _mm_cvtss_f32(r);
 }
 
+/// Mean and 1 / std of np pixels (np <= 4) at once: each pixel's operations as in
+/// int8_layernorm_impl.h, interleaved so that their reduction, sqrt and divide latencies overlap
+/// (one pixel at a time was latency-bound: 1.2-1.5x slower on Zen 4 at 40-320 channels).
+LN_TARGET ALWAYS_INLINE void ln_stats(const int np, const float *x, size_t stride, size_t full, __mmask16 tail,
+                                      float inv_channels, float eps, float *mean, float *inv_std) {
+    __m512 lane[4], sq[4], vmean[4];
+    for (int i = 0; i < np; i++) lane[i] = _mm512_setzero_ps();
+    for (size_t c = 0; c < full; c += 16)
+        for (int i = 0; i < np; i++) lane[i] = _mm512_add_ps(lane[i], _mm512_loadu_ps(x + i * stride + c));
+    if (tail)
+        for (int i = 0; i < np; i++)
+            lane[i] = _mm512_mask_add_ps(lane[i], tail, lane[i], _mm512_maskz_loadu_ps(tail, x + i * stride + full));
+    for (int i = 0; i < np; i++) {
+        mean[i] = reduce_pairwise(lane[i]) * inv_channels;
+        vmean[i] = _mm512_set1_ps(mean[i]);
+        sq[i] = _mm512_setzero_ps();
+    }
+    for (size_t c = 0; c < full; c += 16)
+        for (int i = 0; i < np; i++) {
+            __m512 d = _mm512_sub_ps(_mm512_loadu_ps(x + i * stride + c), vmean[i]);
+            sq[i] = _mm512_add_ps(sq[i], _mm512_mul_ps(d, d));
+        }
+    if (tail)
+        for (int i = 0; i < np; i++) {
+            __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(tail, x + i * stride + full), vmean[i]);
+            sq[i] = _mm512_mask_add_ps(sq[i], tail, sq[i], _mm512_mul_ps(d, d));
+        }
+    for (int i = 0; i < np; i++) inv_std[i] = 1.0f / sqrtf(reduce_pairwise(sq[i]) * inv_channels + eps);
+}
+
 /// The AVX-512 build of cnxq_layernorm: the same arithmetic as int8_layernorm_impl.h, with the
-/// sixteen partial sums in one register.
+/// sixteen partial sums in one register, four pixels' statistics at a time.
 LN_TARGET void cnxq_layernorm_avx512(const float *x, size_t x_pixel_stride, size_t count, size_t channels, float eps,
                                      const float *gamma, const float *beta, int32_t kind, float inv_scale,
                                      int32_t zero_point, void *out, uint8_t *out_lo, size_t out_pixel_stride) {
@@ -154,43 +184,39 @@ LN_TARGET void cnxq_layernorm_avx512(const float *x, size_t x_pixel_stride, size
     const __m512 vlo = _mm512_set1_ps((float)(-zero_point) - 1.0f);
     const __m512 vhi = _mm512_set1_ps((float)(qmax - zero_point) + 1.0f);
     const __m512i vzp = _mm512_set1_epi32(zero_point), vqmax = _mm512_set1_epi32(qmax);
-    for (size_t p = 0; p < count; p++) {
-        const float *xp = x + p * x_pixel_stride;
-        __m512 lane = _mm512_setzero_ps();
-        for (size_t c = 0; c < full; c += 16) lane = _mm512_add_ps(lane, _mm512_loadu_ps(xp + c));
-        if (tail) lane = _mm512_mask_add_ps(lane, tail, lane, _mm512_maskz_loadu_ps(tail, xp + full));
-        const float mean = reduce_pairwise(lane) * inv_channels;
-        const __m512 vmean = _mm512_set1_ps(mean);
-        __m512 sq = _mm512_setzero_ps();
-        for (size_t c = 0; c < full; c += 16) {
-            __m512 d = _mm512_sub_ps(_mm512_loadu_ps(xp + c), vmean);
-            sq = _mm512_add_ps(sq, _mm512_mul_ps(d, d));
+    for (size_t p0 = 0; p0 < count; p0 += 4) {
+        const int np = count - p0 >= 4 ? 4 : (int)(count - p0);
+        float mean[4], inv_std[4];
+        switch (np) {
+        case 4: ln_stats(4, x + p0 * x_pixel_stride, x_pixel_stride, full, tail, inv_channels, eps, mean, inv_std); break;
+        case 3: ln_stats(3, x + p0 * x_pixel_stride, x_pixel_stride, full, tail, inv_channels, eps, mean, inv_std); break;
+        case 2: ln_stats(2, x + p0 * x_pixel_stride, x_pixel_stride, full, tail, inv_channels, eps, mean, inv_std); break;
+        default: ln_stats(1, x + p0 * x_pixel_stride, x_pixel_stride, full, tail, inv_channels, eps, mean, inv_std); break;
         }
-        if (tail) {
-            __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(tail, xp + full), vmean);
-            sq = _mm512_mask_add_ps(sq, tail, sq, _mm512_mul_ps(d, d));
-        }
-        const float var = reduce_pairwise(sq);
-        const float inv_std = 1.0f / sqrtf(var * inv_channels + eps);
-        const __m512 vstd = _mm512_set1_ps(inv_std);
-        const size_t o = p * out_pixel_stride;
-        for (size_t c = 0; c < channels; c += 16) {
-            const __mmask16 m = c + 16 <= channels ? (__mmask16)0xFFFF : tail;
-            __m512 z = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, xp + c), vmean), vstd);
-            if (gamma != NULL && beta != NULL) {
-                z = _mm512_add_ps(_mm512_mul_ps(z, _mm512_maskz_loadu_ps(m, gamma + c)), _mm512_maskz_loadu_ps(m, beta + c));
-                _mm512_mask_storeu_ps((float *)out + o + c, m, z);
-            } else if (kind == CNXQ_ACT_F32) {
-                _mm512_mask_storeu_ps((float *)out + o + c, m, z);
-            } else {
-                __m512 t = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(z, vinv), vlo), vhi);
-                __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(t), vzp);
-                q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_setzero_si512()), vqmax);
-                if (kind == CNXQ_ACT_U8) {
-                    _mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)out + o + c, m, q);
+        for (int i = 0; i < np; i++) {
+            const size_t p = p0 + (size_t)i;
+            const float *xp = x + p * x_pixel_stride;
+            const __m512 vmean = _mm512_set1_ps(mean[i]);
+            const __m512 vstd = _mm512_set1_ps(inv_std[i]);
+            const size_t o = p * out_pixel_stride;
+            for (size_t c = 0; c < channels; c += 16) {
+                const __mmask16 m = c + 16 <= channels ? (__mmask16)0xFFFF : tail;
+                __m512 z = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, xp + c), vmean), vstd);
+                if (gamma != NULL && beta != NULL) {
+                    z = _mm512_add_ps(_mm512_mul_ps(z, _mm512_maskz_loadu_ps(m, gamma + c)), _mm512_maskz_loadu_ps(m, beta + c));
+                    _mm512_mask_storeu_ps((float *)out + o + c, m, z);
+                } else if (kind == CNXQ_ACT_F32) {
+                    _mm512_mask_storeu_ps((float *)out + o + c, m, z);
                 } else {
-                    _mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)out + o + c, m, _mm512_srli_epi32(q, 8));
-                    _mm512_mask_cvtusepi32_storeu_epi8(out_lo + o + c, m, _mm512_and_si512(q, _mm512_set1_epi32(255)));
+                    __m512 t = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(z, vinv), vlo), vhi);
+                    __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(t), vzp);
+                    q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_setzero_si512()), vqmax);
+                    if (kind == CNXQ_ACT_U8) {
+                        _mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)out + o + c, m, q);
+                    } else {
+                        _mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)out + o + c, m, _mm512_srli_epi32(q, 8));
+                        _mm512_mask_cvtusepi32_storeu_epi8(out_lo + o + c, m, _mm512_and_si512(q, _mm512_set1_epi32(255)));
+                    }
                 }
             }
         }
