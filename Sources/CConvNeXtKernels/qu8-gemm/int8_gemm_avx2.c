@@ -91,9 +91,52 @@ LN_INLINE void ln_output(const float *gamma, const float *beta, int32_t kind, vo
     }
 }
 
+/// Mean and 1 / std of np pixels (np <= 4) at once, each pixel's operations those of the
+/// one-pixel loop, interleaved so that their reduction, sqrt and divide latencies overlap.
+LN_INLINE void ln_stats(const int np, const float *x, size_t stride, size_t full, size_t rest_lo, size_t rest_hi,
+                        __m256i tail_lo, __m256i tail_hi, float inv_channels, float eps, float *mean, float *inv_std) {
+    __m256 lo[4], hi[4], vmean[4];
+    const size_t rest = rest_lo + rest_hi;
+    for (int i = 0; i < np; i++) lo[i] = _mm256_setzero_ps(), hi[i] = _mm256_setzero_ps();
+    for (size_t c = 0; c < full; c += 16)
+        for (int i = 0; i < np; i++) {
+            lo[i] = _mm256_add_ps(lo[i], _mm256_loadu_ps(x + i * stride + c));
+            hi[i] = _mm256_add_ps(hi[i], _mm256_loadu_ps(x + i * stride + c + 8));
+        }
+    // Tail lanes only (a blend, not + 0, so even the signs of zero sums match).
+    if (rest)
+        for (int i = 0; i < np; i++) {
+            const float *xp = x + i * stride;
+            lo[i] = _mm256_blendv_ps(lo[i], _mm256_add_ps(lo[i], ln_load_partial(xp + full, rest_lo)), _mm256_castsi256_ps(tail_lo));
+            hi[i] = _mm256_blendv_ps(hi[i], _mm256_add_ps(hi[i], ln_load_partial(xp + full + 8, rest_hi)), _mm256_castsi256_ps(tail_hi));
+        }
+    for (int i = 0; i < np; i++) {
+        mean[i] = ln_reduce_pairwise(lo[i], hi[i]) * inv_channels;
+        vmean[i] = _mm256_set1_ps(mean[i]);
+        lo[i] = _mm256_setzero_ps(), hi[i] = _mm256_setzero_ps();
+    }
+    for (size_t c = 0; c < full; c += 16)
+        for (int i = 0; i < np; i++) {
+            const __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(x + i * stride + c), vmean[i]);
+            const __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(x + i * stride + c + 8), vmean[i]);
+            lo[i] = _mm256_add_ps(lo[i], _mm256_mul_ps(d0, d0));
+            hi[i] = _mm256_add_ps(hi[i], _mm256_mul_ps(d1, d1));
+        }
+    if (rest)
+        for (int i = 0; i < np; i++) {
+            const float *xp = x + i * stride;
+            const __m256 d0 = _mm256_sub_ps(ln_load_partial(xp + full, rest_lo), vmean[i]);
+            const __m256 d1 = _mm256_sub_ps(ln_load_partial(xp + full + 8, rest_hi), vmean[i]);
+            lo[i] = _mm256_blendv_ps(lo[i], _mm256_add_ps(lo[i], _mm256_mul_ps(d0, d0)), _mm256_castsi256_ps(tail_lo));
+            hi[i] = _mm256_blendv_ps(hi[i], _mm256_add_ps(hi[i], _mm256_mul_ps(d1, d1)), _mm256_castsi256_ps(tail_hi));
+        }
+    for (int i = 0; i < np; i++) inv_std[i] = 1.0f / sqrtf(ln_reduce_pairwise(lo[i], hi[i]) * inv_channels + eps);
+}
+
 /// The AVX2 build of cnxq_layernorm: the arithmetic of int8_layernorm_impl.h operation for
 /// operation (no fused multiply-adds), with the sixteen partial sums in two registers, so the
-/// floats are the portable build's; 1.3-1.5x the rate of the auto-vectorised generic body on Zen 3.
+/// floats are the portable build's; 1.3-1.5x the rate of the auto-vectorised generic body on Zen 3,
+/// and four pixels' statistics at a time (ln_stats).
 LN_TARGET void cnxq_layernorm_avx2(const float *x, size_t x_pixel_stride, size_t count, size_t channels, float eps,
                                    const float *gamma, const float *beta, int32_t kind, float inv_scale,
                                    int32_t zero_point, void *out, uint8_t *out_lo, size_t out_pixel_stride) {
@@ -109,42 +152,30 @@ LN_TARGET void cnxq_layernorm_avx2(const float *x, size_t x_pixel_stride, size_t
     const __m256 vlo = _mm256_set1_ps((float)(-zero_point) - 1.0f);
     const __m256 vhi = _mm256_set1_ps((float)(qmax - zero_point) + 1.0f);
     const __m256i vzp = _mm256_set1_epi32(zero_point), vqmax = _mm256_set1_epi32(qmax);
-    for (size_t p = 0; p < count; p++) {
-        const float *xp = x + p * x_pixel_stride;
-        __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
-        for (size_t c = 0; c < full; c += 16) {
-            lo = _mm256_add_ps(lo, _mm256_loadu_ps(xp + c));
-            hi = _mm256_add_ps(hi, _mm256_loadu_ps(xp + c + 8));
+    for (size_t p0 = 0; p0 < count; p0 += 4) {
+        const int np = count - p0 >= 4 ? 4 : (int)(count - p0);
+        const float *x0 = x + p0 * x_pixel_stride;
+        float mean[4], inv_std[4];
+#define STATS(N) ln_stats(N, x0, x_pixel_stride, full, rest_lo, rest_hi, tail_lo, tail_hi, inv_channels, eps, mean, inv_std)
+        switch (np) {
+        case 4: STATS(4); break;
+        case 3: STATS(3); break;
+        case 2: STATS(2); break;
+        default: STATS(1); break;
         }
-        // Tail lanes only (a blend, not + 0, so even the signs of zero sums match).
-        if (rest) {
-            lo = _mm256_blendv_ps(lo, _mm256_add_ps(lo, ln_load_partial(xp + full, rest_lo)), _mm256_castsi256_ps(tail_lo));
-            hi = _mm256_blendv_ps(hi, _mm256_add_ps(hi, ln_load_partial(xp + full + 8, rest_hi)), _mm256_castsi256_ps(tail_hi));
+#undef STATS
+        for (int i = 0; i < np; i++) {
+            const size_t p = p0 + (size_t)i;
+            const float *xp = x + p * x_pixel_stride;
+            const __m256 vmean = _mm256_set1_ps(mean[i]), vstd = _mm256_set1_ps(inv_std[i]);
+            const size_t o = p * out_pixel_stride;
+            for (size_t c = 0; c < whole; c += 8)
+                ln_output(gamma, beta, kind, out, out_lo, o + c, c, _mm256_loadu_ps(xp + c), vmean, vstd, vinv, vlo, vhi, vzp,
+                          vqmax, 8);
+            if (whole < channels)
+                ln_output(gamma, beta, kind, out, out_lo, o + whole, whole, ln_load_partial(xp + whole, channels - whole),
+                          vmean, vstd, vinv, vlo, vhi, vzp, vqmax, channels - whole);
         }
-        const float mean = ln_reduce_pairwise(lo, hi) * inv_channels;
-        const __m256 vmean = _mm256_set1_ps(mean);
-        lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
-        for (size_t c = 0; c < full; c += 16) {
-            const __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(xp + c), vmean);
-            const __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(xp + c + 8), vmean);
-            lo = _mm256_add_ps(lo, _mm256_mul_ps(d0, d0));
-            hi = _mm256_add_ps(hi, _mm256_mul_ps(d1, d1));
-        }
-        if (rest) {
-            const __m256 d0 = _mm256_sub_ps(ln_load_partial(xp + full, rest_lo), vmean);
-            const __m256 d1 = _mm256_sub_ps(ln_load_partial(xp + full + 8, rest_hi), vmean);
-            lo = _mm256_blendv_ps(lo, _mm256_add_ps(lo, _mm256_mul_ps(d0, d0)), _mm256_castsi256_ps(tail_lo));
-            hi = _mm256_blendv_ps(hi, _mm256_add_ps(hi, _mm256_mul_ps(d1, d1)), _mm256_castsi256_ps(tail_hi));
-        }
-        const float var = ln_reduce_pairwise(lo, hi);
-        const float inv_std = 1.0f / sqrtf(var * inv_channels + eps);
-        const __m256 vstd = _mm256_set1_ps(inv_std);
-        const size_t o = p * out_pixel_stride;
-        for (size_t c = 0; c < whole; c += 8) ln_output(gamma, beta, kind, out, out_lo, o + c, c, _mm256_loadu_ps(xp + c),
-                                                      vmean, vstd, vinv, vlo, vhi, vzp, vqmax, 8);
-        if (whole < channels)
-            ln_output(gamma, beta, kind, out, out_lo, o + whole, whole, ln_load_partial(xp + whole, channels - whole), vmean,
-                      vstd, vinv, vlo, vhi, vzp, vqmax, channels - whole);
     }
 }
 #endif
