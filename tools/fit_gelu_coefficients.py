@@ -85,7 +85,7 @@ def u8_table():
     write_table(os.path.join(OUT_DIR, "int8_gelu_u8_table.h"),
                 f"Phi(c), c = clamp(x, {low}, {high}): 32 intervals of 1/{per_unit} centred on k/{per_unit}, index rint({per_unit} c) & 31, "
                 f"degree 2 in c; max GELU error {worst:.2e} ({near:.2e} for |x| < 1).",
-                [("CNXQ_GELU_U8_LOW", f"{low}f"), ("CNXQ_GELU_U8_HIGH", f"{high}f"),
+                [("CNXQ_GELU_U8_INTERVALS", 32), ("CNXQ_GELU_U8_LOW", f"{low}f"), ("CNXQ_GELU_U8_HIGH", f"{high}f"),
                  ("CNXQ_GELU_U8_PER_UNIT", f"{per_unit}.0f")],
                 "cnxq_gelu_u8_coefficients", rows, "c")
     return worst, near

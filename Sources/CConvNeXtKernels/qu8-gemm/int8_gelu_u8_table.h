@@ -2,6 +2,7 @@
 // Phi(c), c = clamp(x, -4.12, 3.8749): 32 intervals of 1/4 centred on k/4, index rint(4 c) & 31, degree 2 in c; max GELU error 2.07e-04 (1.30e-05 for |x| < 1).
 #pragma once
 
+#define CNXQ_GELU_U8_INTERVALS 32
 #define CNXQ_GELU_U8_LOW -4.12f
 #define CNXQ_GELU_U8_HIGH 3.8749f
 #define CNXQ_GELU_U8_PER_UNIT 4.0f

@@ -37,15 +37,19 @@ enum { AVX2W_MAX_MR = 4, AVX2W_MAX_ROWS = 4, AVX2W_MAX_KG = 512, AVX2W_NR = 8, A
 /// coefficients of one lane's interval.
 typedef struct {
     float c[CNXQ_GELU_INTERVALS][4] __attribute__((aligned(16)));
-    float u8[32][4] __attribute__((aligned(16)));
+    float u8[CNXQ_GELU_U8_INTERVALS][4] __attribute__((aligned(16)));
 } avx2w_gelu_table;
 
-/// Fills the tables from the coefficient headers (once per GEMM call, no global state).
-ALWAYS_INLINE void gelu_table_init(avx2w_gelu_table *gelu) {
-    for (int i = 0; i < CNXQ_GELU_INTERVALS; i++)
-        for (int d = 0; d < 4; d++) gelu->c[i][d] = cnxq_gelu_coefficients[d][i];
-    for (int i = 0; i < 32; i++)
-        for (int d = 0; d < 4; d++) gelu->u8[i][d] = d < 3 ? cnxq_gelu_u8_coefficients[d][i] : 0.0f;
+/// Fills the table the output kind uses from its coefficient header (once per GEMM call, no
+/// global state).
+ALWAYS_INLINE void gelu_table_init(avx2w_gelu_table *gelu, int kind) {
+    if (kind == CNXQ_OUT_GELU_U8) {
+        for (int i = 0; i < CNXQ_GELU_U8_INTERVALS; i++)
+            for (int d = 0; d < 4; d++) gelu->u8[i][d] = d < 3 ? cnxq_gelu_u8_coefficients[d][i] : 0.0f;
+    } else {
+        for (int i = 0; i < CNXQ_GELU_INTERVALS; i++)
+            for (int d = 0; d < 4; d++) gelu->c[i][d] = cnxq_gelu_coefficients[d][i];
+    }
 }
 
 /// The rows at `byte_offsets` (one per lane) of a [32][4] float table, transposed: the
@@ -290,7 +294,7 @@ AVX2W_TARGET ALWAYS_INLINE void gemm_w(const int MR, const int planes, const int
     // 8-lane steps that the CPU overlaps, where per tile the long GELU chains of its few rows
     // stalled it.
     float staged[AVX2W_MAX_MR * AVX2W_NB] __attribute__((aligned(32)));
-    if (is_gelu_kind(kind)) gelu_table_init(&gelu);
+    if (is_gelu_kind(kind)) gelu_table_init(&gelu, kind);
     const avx2w_requant rq = requant_init(ep, kind == CNXQ_OUT_GELU_U16 ? 65535 : 255);
     for (size_t nb = 0; nb < n; nb += AVX2W_NB) {
         const size_t nb_end = n - nb < AVX2W_NB ? n : nb + AVX2W_NB;

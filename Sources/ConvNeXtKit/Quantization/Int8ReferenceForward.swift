@@ -68,8 +68,8 @@ public struct Int8ReferenceForward: Sendable {
                     // int8 semantics like an NPU's lookup table); into int16 or float, erf itself.
                     let u8 = block.fc2.input.precision == .int8
                     for i in 0..<hidden.count {
-                        let v = Double(hidden[i])
-                        hidden[i] = u8 ? cnxq_gelu_u8(hidden[i]) : Float(0.5 * v * (1 + erf(v / 2.0.squareRoot())))
+                        let v = hidden[i]
+                        hidden[i] = u8 ? cnxq_gelu_u8(v) : Float(0.5 * Double(v) * (1 + erf(Double(v) / 2.0.squareRoot())))
                     }
                     let out = Self.linear(block.fc2, hidden)
                     for ch in 0..<c { x[ch * h * w + p] += out[ch] }
